@@ -1,0 +1,125 @@
+"""The library entry point: logits in, Tree out."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .kernels import assign, check_logits, probs_to_logits
+from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
+from .parallel import BlockPool
+from .readers import ArrayReader, LogitReader, open_logits
+from .store import ClusterStore
+from .tree import Tree
+
+DEFAULT_MEMORY = 2 * 2**30
+_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """'512M', '1G', '1.5GiB', '2000000' -> bytes."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)(I?B)?\s*", text.upper())
+    if not m:
+        raise ValueError(f"cannot read size {text!r}; use a number with K, M or G (e.g. 1G)")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def plan_blocks(n_cols: int, memory: int, workers: int) -> int:
+    """Rows per block so that the blocks in flight (and their float64 temporaries) use about
+    a quarter of the memory budget."""
+    per_row = n_cols * 8 * 4 * (2 * workers + 1)
+    return int(max(64, min(65536, (memory // 4) // per_row)))
+
+
+def build_hierarchy(
+    source: np.ndarray | LogitReader | str,
+    *,
+    input: str = "logits",
+    aggregate: str = "sum",
+    strategy: str = "lowest",
+    names: Sequence[str] | None = None,
+    memory: int | str = DEFAULT_MEMORY,
+    chunk_rows: int | None = None,
+    workers: int | None = None,
+    dataset: str | None = None,
+    column: str | None = None,
+    tmpdir: str | None = None,
+    progress: Progress | None = None,
+) -> Tree:
+    """Build the L2H hierarchy of the K clusters of an N x K logit (or probability) matrix.
+
+    `source` is an array, an open reader, or a path (`.npy`, `.h5`, `.parquet`, `-`).
+    Returns a binary Tree whose merge t makes node K+t at height t+1.
+    """
+    if input not in ("logits", "probs"):
+        raise ValueError(f"input must be 'logits' or 'probs', not {input!r}")
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"aggregate must be one of {list(AGGREGATES)}, not {aggregate!r}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {list(STRATEGIES)}, not {strategy!r}")
+    budget = parse_size(memory) if isinstance(memory, str) else int(memory)
+    if isinstance(source, LogitReader):
+        reader, owned = source, False
+    elif isinstance(source, str):
+        reader, owned = open_logits(source, dataset=dataset, column=column), True
+    else:
+        reader, owned = ArrayReader(source), True
+    try:
+        return _build(reader, input, aggregate, strategy, names, budget, chunk_rows, workers,
+                      tmpdir, progress)
+    finally:
+        if owned:
+            reader.close()
+
+
+def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
+           names: Sequence[str] | None, budget: int, chunk_rows: int | None,
+           workers: int | None, tmpdir: str | None, progress: Progress | None) -> Tree:
+    n, k = reader.shape
+    if names is not None and len(names) != k:
+        raise InputError(f"{len(names)} names for {k} clusters")
+    report = progress or (lambda stage, done, total: None)
+    with BlockPool(workers) as pool:
+        rows = chunk_rows or plan_blocks(k, budget, pool.workers)
+        store_dtype = np.float32 if reader.dtype.itemsize <= 4 and reader.dtype.kind == "f" \
+            else np.float64
+        spill = n * k * np.dtype(store_dtype).itemsize > budget // 2
+        with ClusterStore(k, k, store_dtype, spill, tmpdir) as store:
+            counts = np.zeros(k, dtype=np.int64)
+            conf_sum = np.zeros(k)
+            done = 0
+
+            def scan(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                start, block = item
+                if input == "probs":
+                    block = probs_to_logits(block, start, reader.path)
+                else:
+                    check_logits(block, start, reader.path)
+                a, conf = assign(block, start, reader.path)
+                return block, a, conf
+
+            for block, a, conf in pool.map(scan, _numbered(reader.blocks(rows))):
+                store.add(block, a)
+                counts += np.bincount(a, minlength=k)
+                conf_sum += np.bincount(a, weights=conf, minlength=k)
+                done += len(block)
+                report("read", done, n)
+            if done != n:
+                raise InputError(f"{reader.path}: expected {n} rows, read {done}")
+            loop = MergeLoop(store, counts, conf_sum, pool, rows, progress)
+            merges = loop.run(aggregate, strategy)
+    children = [tuple(m) for m in merges]
+    return Tree(k, children, np.arange(1, k, dtype=np.float64), list(names or []),
+                sizes=counts, confidences=loop.mean_conf,
+                meta={"aggregate": aggregate, "strategy": strategy, "n_points": n,
+                      "input": input})
+
+
+def _numbered(blocks):
+    start = 0
+    for block in blocks:
+        yield start, block
+        start += len(block)

@@ -1,0 +1,82 @@
+"""The per-block arithmetic of L2H: what one pass over a row block computes.
+
+Exponentials are summed in float64 after shifting by the row's (restricted) maximum, so no
+probability is ever obtained as one minus another.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+
+#: Rows of probabilities must sum to 1 within this tolerance.
+PROB_TOLERANCE = 1e-3
+
+
+def check_logits(block: np.ndarray, start: int, path: str) -> None:
+    if block.dtype.kind != "f":
+        return
+    bad = np.isnan(block) | np.isposinf(block)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        value = block[row][bad[row]][0]
+        raise InputError(f"{path}: row {start + row} has a {value} logit "
+                         "(NaN and +inf are not allowed; -inf is)")
+
+
+def probs_to_logits(block: np.ndarray, start: int, path: str) -> np.ndarray:
+    """Validate rows of probabilities and take their log (log 0 = -inf)."""
+    p = block if block.dtype.kind == "f" else block.astype(np.float64)
+    bad = ~np.isfinite(p) | (p < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise InputError(f"{path}: row {start + row} has a probability that is negative, "
+                         "NaN or infinite")
+    sums = p.sum(axis=1, dtype=np.float64)
+    off = np.abs(sums - 1.0) > PROB_TOLERANCE
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        raise InputError(f"{path}: row {start + row} sums to {sums[row]:.6g}, not 1 "
+                         f"(within {PROB_TOLERANCE}); are these logits? use --input logits")
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def assign(block: np.ndarray, start: int, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Argmax cluster (ties: lowest index) and softmax confidence of each row."""
+    a = np.argmax(block, axis=1)
+    top = block[np.arange(len(block)), a].astype(np.float64)
+    if np.isneginf(top).any():
+        row = int(np.flatnonzero(np.isneginf(top))[0])
+        raise InputError(f"{path}: row {start + row} has no finite logit (all are -inf)")
+    shifted = block.astype(np.float64)
+    shifted -= top[:, None]
+    np.exp(shifted, out=shifted)
+    conf = 1.0 / shifted.sum(axis=1)
+    return a, conf
+
+
+def restricted_mass(rows: np.ndarray, keep: np.ndarray, n_clusters: int) -> np.ndarray:
+    """SPEC steps 2-3 for one block: softmax over the columns `keep` (sorted), mass per cluster.
+
+    Rows whose kept logits are all -inf contribute nothing.
+    """
+    sub = rows[:, keep] if len(keep) < rows.shape[1] else rows
+    r = np.argmax(sub, axis=1)
+    top = sub[np.arange(len(sub)), r].astype(np.float64)
+    live = ~np.isneginf(top)
+    e = sub.astype(np.float64)
+    e -= top[:, None]
+    with np.errstate(invalid="ignore"):
+        np.exp(e, out=e)
+    w = 1.0 / e.sum(axis=1)
+    return np.bincount(keep[r[live]], weights=w[live], minlength=n_clusters)
+
+
+def column_mass(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Total softmax probability the rows give each of `columns`."""
+    shifted = rows.astype(np.float64)
+    shifted -= shifted.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    return (shifted[:, columns] / shifted.sum(axis=1, keepdims=True)).sum(axis=0)

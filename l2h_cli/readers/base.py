@@ -1,0 +1,89 @@
+"""The interface every logit reader implements: a known shape, then row blocks in order."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..errors import InputError
+
+#: Aim for row blocks of about this many bytes of input.
+DEFAULT_BLOCK_BYTES = 16 * 2**20
+
+
+class LogitReader(ABC):
+    """A matrix of N rows by K columns that is read front to back in row blocks.
+
+    Blocks are fresh arrays the caller may keep; their row counts may vary.
+    """
+
+    format: str = ""
+
+    def __init__(self, path: str, n_rows: int, n_cols: int, dtype: np.dtype) -> None:
+        self.path = path
+        self.n_rows = int(n_rows)
+        self.n_cols = int(n_cols)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_rows, self.n_cols)
+
+    def default_block_rows(self, target_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
+        return max(1, target_bytes // max(1, self.n_cols * 8))
+
+    @abstractmethod
+    def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        """Yield consecutive blocks of at most `rows` rows covering the matrix once."""
+
+    def info(self) -> dict[str, Any]:
+        return {"path": self.path, "format": self.format, "shape": list(self.shape),
+                "dtype": str(self.dtype)}
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "LogitReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_dtype(path: str, dtype: np.dtype) -> np.dtype:
+    """Accept integer and real floating types; logits of any other kind are an input error."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iuf":
+        raise InputError(f"{path}: logits must be numeric (integer or float), got dtype {dtype}")
+    return dtype
+
+
+def check_shape(path: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    if len(shape) != 2:
+        raise InputError(f"{path}: logits must be a 2-D array (N points x K clusters), "
+                         f"got {len(shape)}-D shape {tuple(shape)}")
+    n, k = int(shape[0]), int(shape[1])
+    if n == 0:
+        raise InputError(f"{path}: the logit matrix has zero rows")
+    if k == 0:
+        raise InputError(f"{path}: the logit matrix has zero columns")
+    return n, k
+
+
+class ArrayReader(LogitReader):
+    """An in-memory array, so the library API and the file readers share one code path."""
+
+    format = "array"
+
+    def __init__(self, array: np.ndarray, path: str = "<array>") -> None:
+        array = np.asarray(array)
+        check_dtype(path, array.dtype)
+        n, k = check_shape(path, array.shape)
+        super().__init__(path, n, k, array.dtype)
+        self._array = array
+
+    def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        for start in range(0, self.n_rows, rows):
+            yield np.ascontiguousarray(self._array[start:start + rows])

@@ -1,0 +1,84 @@
+"""HDF5 datasets, read in row bands aligned to the dataset's chunking."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import h5py
+import numpy as np
+
+from ..errors import InputError
+from .base import DEFAULT_BLOCK_BYTES, LogitReader, check_dtype, check_shape
+
+DEFAULT_DATASET = "logits"
+
+
+def list_datasets(f: h5py.File) -> list[str]:
+    names: list[str] = []
+    f.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None)
+    return names
+
+
+def open_h5(path: str, rdcc_nbytes: int = 1 * 2**20) -> h5py.File:
+    try:
+        return h5py.File(path, "r", rdcc_nbytes=rdcc_nbytes, rdcc_nslots=10007)
+    except OSError as exc:
+        raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
+
+
+def get_dataset(f: h5py.File, path: str, name: str) -> h5py.Dataset:
+    obj = f.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        found = ", ".join(list_datasets(f)) or "none"
+        raise InputError(f"{path}: no dataset '{name}' (datasets in the file: {found}); "
+                         "choose one with --dataset")
+    return obj
+
+
+class H5Reader(LogitReader):
+    format = "hdf5"
+
+    def __init__(self, path: str, dataset: str | None = None) -> None:
+        name = dataset or DEFAULT_DATASET
+        with open_h5(path) as probe:
+            dset = get_dataset(probe, path, name)
+            shape, dtype, chunks = dset.shape, dset.dtype, dset.chunks
+        check_dtype(path, dtype)
+        n, k = check_shape(path, shape)
+        super().__init__(path, n, k, dtype)
+        self.dataset = name
+        self.chunks = chunks
+        # A row band touches every chunk across the columns: cache one band so each chunk
+        # is decompressed once.
+        band = (chunks[0] if chunks else 1) * k * self.dtype.itemsize
+        self._file = open_h5(path, rdcc_nbytes=max(2**20, min(band * 2, 512 * 2**20)))
+        self._dset = self._file[name]
+
+    def default_block_rows(self, target_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
+        rows = super().default_block_rows(target_bytes)
+        if self.chunks:
+            rows = max(1, rows // self.chunks[0]) * self.chunks[0]
+        return rows
+
+    def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        if self.chunks and rows % self.chunks[0]:
+            rows = max(1, rows // self.chunks[0]) * self.chunks[0]
+        for start in range(0, self.n_rows, rows):
+            m = min(rows, self.n_rows - start)
+            block = np.empty((m, self.n_cols), dtype=self.dtype.newbyteorder("="))
+            try:
+                self._dset.read_direct(block, np.s_[start:start + m], np.s_[0:m])
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{self.path}: cannot read rows {start}..{start + m - 1} of "
+                                 f"'{self.dataset}' ({exc})") from None
+            yield block
+
+    def info(self) -> dict[str, Any]:
+        out = super().info()
+        out.update(dataset=self.dataset, chunks=list(self.chunks) if self.chunks else None,
+                   compression=self._dset.compression)
+        return out
+
+    def close(self) -> None:
+        if getattr(self, "_file", None) is not None and self._file.id.valid:
+            self._file.close()

@@ -1,0 +1,142 @@
+"""Parquet files: one list or fixed-size-list column, or K numeric columns.
+
+Read with `iter_batches` into NumPy; never through pandas or Python lists, which cost several
+times the matrix in memory.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import InputError, L2HWarning
+from .base import LogitReader, check_dtype, check_shape
+
+
+def _is_list(t: pa.DataType) -> bool:
+    return pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+
+
+def _is_number(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t)
+
+
+def open_parquet(path: str) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+class ParquetReader(LogitReader):
+    format = "parquet"
+
+    def __init__(self, path: str, column: str | None = None) -> None:
+        self._pf = open_parquet(path)
+        schema = self._pf.schema_arrow
+        n = self._pf.metadata.num_rows
+        if column is not None:
+            if column not in schema.names:
+                raise InputError(f"{path}: no column '{column}' (columns: {', '.join(schema.names)})")
+            field = schema.field(column)
+            if _is_list(field.type):
+                self._columns, self.layout = [column], "list"
+            elif _is_number(field.type):
+                self._columns, self.layout = [column], "columns"
+            else:
+                raise InputError(f"{path}: column '{column}' has type {field.type}, "
+                                 "expected a list of numbers or a numeric column")
+        else:
+            lists = [f.name for f in schema if _is_list(f.type)]
+            if len(lists) > 1:
+                raise InputError(f"{path}: several list columns ({', '.join(lists)}); "
+                                 "choose one with --column")
+            if lists:
+                self._columns, self.layout = lists, "list"
+            else:
+                numeric = [f.name for f in schema if _is_number(f.type)]
+                if not numeric:
+                    raise InputError(f"{path}: no list column and no numeric columns to read "
+                                     "as logits")
+                skipped = [f.name for f in schema if not _is_number(f.type)]
+                if skipped:
+                    warnings.warn(f"{path}: ignoring non-numeric columns {', '.join(skipped)}",
+                                  L2HWarning, stacklevel=2)
+                self._columns, self.layout = numeric, "columns"
+        if self.layout == "list":
+            vtype = schema.field(self._columns[0]).type.value_type
+            if not _is_number(vtype):
+                raise InputError(f"{path}: list column '{self._columns[0]}' holds {vtype}, "
+                                 "expected numbers")
+            dtype = vtype.to_pandas_dtype()
+            k = self._list_width(path, n)
+        else:
+            types = [schema.field(c).type for c in self._columns]
+            dtype = np.result_type(*[t.to_pandas_dtype() for t in types])
+            k = len(self._columns)
+        check_dtype(path, np.dtype(dtype))
+        n, k = check_shape(path, (n, k))
+        super().__init__(path, n, k, np.dtype(dtype))
+
+    def _list_width(self, path: str, n: int) -> int:
+        t = self._pf.schema_arrow.field(self._columns[0]).type
+        if pa.types.is_fixed_size_list(t):
+            return t.list_size
+        if n == 0:
+            return 0
+        first = next(self._pf.iter_batches(batch_size=1, columns=self._columns))
+        return len(first.column(0)[0])
+
+    def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        start = 0
+        try:
+            batches = self._pf.iter_batches(batch_size=rows, columns=self._columns)
+            for batch in batches:
+                block = (self._list_block(batch.column(0), start) if self.layout == "list"
+                         else self._columns_block(batch, start))
+                start += len(block)
+                yield block
+        except pa.ArrowException as exc:
+            raise InputError(f"{self.path}: cannot read row block at row {start} ({exc})") from None
+
+    def _list_block(self, col: pa.Array, start: int) -> np.ndarray:
+        m, k = len(col), self.n_cols
+        if col.null_count:
+            bad = start + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"{self.path}: row {bad} is null")
+        if not pa.types.is_fixed_size_list(col.type):
+            offsets = col.offsets.to_numpy()
+            lengths = np.diff(offsets)
+            wrong = np.flatnonzero(lengths != k)
+            if wrong.size:
+                i = int(wrong[0])
+                raise InputError(f"{self.path}: ragged lists: row {start + i} has "
+                                 f"{int(lengths[i])} values, expected {k}")
+            values = col.values.slice(int(offsets[0]), m * k)
+        else:
+            values = col.values.slice(col.offset * k, m * k)
+        if values.null_count:
+            pos = int(np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputError(f"{self.path}: row {start + pos // k} holds a null value")
+        return values.to_numpy(zero_copy_only=False).reshape(m, k).astype(self.dtype, copy=False)
+
+    def _columns_block(self, batch: pa.RecordBatch, start: int) -> np.ndarray:
+        out = np.empty((batch.num_rows, self.n_cols), dtype=self.dtype)
+        for j, col in enumerate(batch.columns):
+            if col.null_count:
+                pos = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+                raise InputError(f"{self.path}: row {start + pos} has a null in column "
+                                 f"'{self._columns[j]}'")
+            out[:, j] = col.to_numpy(zero_copy_only=False)
+        return out
+
+    def info(self) -> dict[str, Any]:
+        out = super().info()
+        out.update(layout=self.layout, columns=self._columns if self.layout == "list"
+                   else f"{len(self._columns)} numeric columns",
+                   row_groups=self._pf.metadata.num_row_groups)
+        return out

@@ -1,0 +1,151 @@
+"""The hierarchy: leaves 0..K-1 and internal nodes K+t in merge order, as in scipy's linkage.
+
+Internal nodes may have more than two children (trees read from Newick); the L2H build makes
+binary ones. Cutting to k groups applies merges in order until k groups remain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+
+@dataclass
+class Tree:
+    n_leaves: int
+    children: list[tuple[int, ...]]
+    heights: np.ndarray
+    names: list[str] = field(default_factory=list)
+    sizes: np.ndarray | None = None
+    confidences: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.heights = np.asarray(self.heights, dtype=np.float64)
+        if not self.names:
+            self.names = [str(i) for i in range(self.n_leaves)]
+        self.validate(self.meta.get("source", "tree"))
+
+    # ---- structure -------------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return self.n_leaves + len(self.children)
+
+    @property
+    def root(self) -> int:
+        return self.n_nodes - 1
+
+    @property
+    def is_binary(self) -> bool:
+        return all(len(ch) == 2 for ch in self.children)
+
+    def validate(self, source: str = "tree") -> None:
+        k = self.n_leaves
+        if k < 1:
+            raise InputError(f"{source}: a tree needs at least one leaf")
+        if len(self.names) != k:
+            raise InputError(f"{source}: {len(self.names)} names for {k} leaves")
+        if len(self.heights) != len(self.children):
+            raise InputError(f"{source}: {len(self.heights)} heights for "
+                             f"{len(self.children)} internal nodes")
+        used = np.zeros(self.n_nodes, dtype=bool)
+        for t, ch in enumerate(self.children):
+            if len(ch) < 2:
+                raise InputError(f"{source}: node {k + t} has fewer than two children")
+            for c in ch:
+                if not 0 <= c < k + t:
+                    raise InputError(f"{source}: node {k + t} uses node {c} before it exists")
+                if used[c]:
+                    raise InputError(f"{source}: node {c} has two parents")
+                used[c] = True
+        if int((~used).sum()) != 1:
+            raise InputError(f"{source}: the merges leave {int((~used).sum())} roots, expected 1")
+
+    def parents(self) -> np.ndarray:
+        parent = np.full(self.n_nodes, -1, dtype=np.int64)
+        for t, ch in enumerate(self.children):
+            parent[list(ch)] = self.n_leaves + t
+        return parent
+
+    def leaves_of(self, node: int) -> list[int]:
+        """The leaves under `node`, in group order (the children's leaves concatenated)."""
+        out: list[int] = []
+        stack = [node]
+        while stack:
+            v = stack.pop()
+            if v < self.n_leaves:
+                out.append(v)
+            else:
+                stack.extend(reversed(self.children[v - self.n_leaves]))
+        return out
+
+    def depths(self) -> np.ndarray:
+        """Number of edges from the root to every node."""
+        depth = np.zeros(self.n_nodes, dtype=np.int64)
+        for t in range(len(self.children) - 1, -1, -1):
+            node = self.n_leaves + t
+            for c in self.children[t]:
+                depth[c] = depth[node] + 1
+        return depth
+
+    def leaf_counts(self) -> np.ndarray:
+        count = np.ones(self.n_nodes, dtype=np.int64)
+        for t, ch in enumerate(self.children):
+            count[self.n_leaves + t] = sum(int(count[c]) for c in ch)
+        return count
+
+    # ---- cuts ------------------------------------------------------------------------
+    def cut(self, k: int) -> np.ndarray:
+        """Group of every leaf after merging in order until k groups remain.
+
+        Groups are numbered 0..k-1 by their smallest leaf id. A merge of m children removes
+        m-1 groups; if one would pass below k, the cut stops before it (more than k groups).
+        """
+        if not 1 <= k <= self.n_leaves:
+            raise InputError(f"k={k} is outside 1..{self.n_leaves}")
+        owner = np.arange(self.n_nodes)
+        groups = self.n_leaves
+        for t, ch in enumerate(self.children):
+            if groups - (len(ch) - 1) < k:
+                break
+            groups -= len(ch) - 1
+            owner[self.n_leaves + t] = self.n_leaves + t
+            for c in ch:
+                owner[c] = self.n_leaves + t
+        # Follow each leaf up to the last applied merge above it.
+        top = owner.copy()
+        for node in range(self.n_nodes - 1, -1, -1):
+            if top[node] != node:
+                top[node] = top[top[node]]
+        leaf_top = top[: self.n_leaves]
+        _, first = np.unique(leaf_top, return_index=True)
+        rank = np.empty(len(first), dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(len(first))
+        _, inverse = np.unique(leaf_top, return_inverse=True)
+        return rank[inverse]
+
+    # ---- scipy linkage ---------------------------------------------------------------
+    def to_linkage(self) -> np.ndarray:
+        if not self.is_binary:
+            raise InputError("a linkage matrix needs a binary tree")
+        z = np.zeros((len(self.children), 4))
+        counts = self.leaf_counts()
+        for t, (a, b) in enumerate(self.children):
+            z[t] = (a, b, self.heights[t], counts[self.n_leaves + t])
+        return z
+
+    @classmethod
+    def from_linkage(cls, z: np.ndarray, names: Sequence[str] | None = None,
+                     source: str = "linkage") -> "Tree":
+        z = np.asarray(z)
+        if z.ndim != 2 or z.shape[1] != 4:
+            raise InputError(f"{source}: a linkage matrix has shape (K-1, 4), got {z.shape}")
+        if not np.isfinite(z).all() or (z[:, :2] != np.round(z[:, :2])).any():
+            raise InputError(f"{source}: node ids in a linkage matrix must be whole numbers")
+        children = [(int(a), int(b)) for a, b in z[:, :2]]
+        return cls(len(z) + 1, children, z[:, 2].astype(np.float64),
+                   list(names) if names else [])

@@ -1,0 +1,97 @@
+"""Trees to and from files, chosen by extension, and the leaf names file."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import IO, Sequence
+
+import numpy as np
+
+from .errors import InputError, L2HWarning, UsageError
+from .jsontree import parse_json_tree, to_json
+from .newick import parse_newick, to_newick
+from .tree import Tree
+
+NEWICK_EXTS = (".nwk", ".newick", ".tree", ".tre", ".nhx")
+TREE_EXTS = NEWICK_EXTS + (".json", ".npy")
+
+
+def tree_format(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext in NEWICK_EXTS:
+        return "newick"
+    if ext == ".json":
+        return "json"
+    if ext == ".npy":
+        return "linkage"
+    raise UsageError(f"{path}: unknown tree extension '{ext}' "
+                     f"(expected {', '.join(TREE_EXTS)})")
+
+
+def write_tree(tree: Tree, fh: IO[bytes], fmt: str) -> None:
+    if fmt == "newick":
+        fh.write((to_newick(tree) + "\n").encode("utf-8"))
+    elif fmt == "json":
+        fh.write(to_json(tree).encode("utf-8"))
+    else:
+        np.save(fh, tree.to_linkage())
+
+
+def load_tree(path: str, names: Sequence[str] | None = None) -> Tree:
+    """Read an l2h JSON tree, a scipy linkage `.npy`, or a Newick tree."""
+    fmt = tree_format(path)
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such file")
+    if fmt == "linkage":
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(f"{path}: not a readable .npy linkage matrix ({exc})") from None
+        tree = Tree.from_linkage(z, names, source=path)
+        tree.meta["source"] = path
+        return tree
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 text file") from None
+    if fmt == "json":
+        return parse_json_tree(text, names, source=path)
+    return parse_newick(text, names, source=path)
+
+
+def read_names(path: str, expected: int | None = None) -> list[str]:
+    """One name a line. Duplicates (also ones differing only in case) get a ' (2)' suffix."""
+    if not os.path.isfile(path):
+        raise UsageError(f"{path}: no such file")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            names = fh.read().splitlines()
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the names file is not UTF-8 text") from None
+    while names and names[-1] == "":
+        names.pop()
+    if expected is not None and len(names) != expected:
+        raise InputError(f"{path}: {len(names)} names for {expected} clusters")
+    return unique_names(names, path)
+
+
+def unique_names(names: Sequence[str], source: str = "names") -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    renamed: list[str] = []
+    for name in names:
+        new, n = name, 1
+        while new.casefold() in seen:
+            n += 1
+            new = f"{name} ({n})"
+        if new != name:
+            renamed.append(f"{name!r} -> {new!r}")
+        seen.add(new.casefold())
+        out.append(new)
+    if renamed:
+        warnings.warn(f"{source}: {len(renamed)} duplicate name(s) made unique: "
+                      + ", ".join(renamed[:5]) + (" ..." if len(renamed) > 5 else ""),
+                      L2HWarning, stacklevel=2)
+    return out

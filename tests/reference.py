@@ -1,0 +1,100 @@
+"""A literal, obviously-correct implementation of SPEC section 1, for tests only.
+
+Recomputes everything at every step with plain loops; slow, and meant to be.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _softmax_row(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def _restricted(z: np.ndarray, allowed: list[int]) -> tuple[int, float] | None:
+    """(r, w) of SPEC step 2 for one row, over the columns `allowed` (ascending)."""
+    vals = z[allowed]
+    j = int(np.argmax(vals))
+    top = vals[j]
+    if top == -np.inf:
+        return None
+    return allowed[j], 1.0 / np.exp(vals - top).sum()
+
+
+def _mass(Z: np.ndarray, a: np.ndarray, group: tuple[int, ...]) -> np.ndarray:
+    K = Z.shape[1]
+    allowed = [c for c in range(K) if c not in group]
+    mass = np.zeros(K)
+    for i in range(len(Z)):
+        if a[i] in group:
+            rw = _restricted(Z[i], allowed)
+            if rw is not None:
+                mass[rw[0]] += rw[1]
+    return mass
+
+
+def reference_l2h(Z, aggregate: str = "sum", strategy: str = "lowest",
+                  input: str = "logits") -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The merges (low, best) as tuples of leaf ids, in order."""
+    Z = np.asarray(Z, dtype=np.float64)
+    if input == "probs":
+        with np.errstate(divide="ignore"):
+            Z = np.log(Z)
+    N, K = Z.shape
+    a = np.array([int(np.argmax(Z[i])) for i in range(N)])
+    P = np.array([_softmax_row(Z[i]) for i in range(N)])
+    conf = np.array([P[i, a[i]] for i in range(N)])
+    m = {c: conf[a == c].mean() for c in range(K) if (a == c).any()}
+    agg = {"sum": sum, "mean": lambda v: sum(v) / len(v), "min": min, "max": max}[aggregate]
+
+    groups: list[tuple[int, ...]] = [(c,) for c in range(K)]
+    merges = []
+
+    def do_merge(low, best):
+        merges.append((low, best))
+        groups.remove(low)
+        groups.remove(best)
+        groups.append(low + best)
+
+    for c in range(K):
+        if c in m:
+            continue
+        totals = {h: P[a == h, c].sum() for h in sorted(m)}
+        h = max(sorted(m), key=lambda h: totals[h])  # max keeps the first (lowest h) on ties
+        best = next(g for g in groups if h in g)
+        do_merge((c,), best)
+
+    while len(groups) > 1:
+        if strategy == "lowest":
+            scores = [agg([m[c] for c in g if c in m]) for g in groups]
+            low = groups[scores.index(min(scores))]
+            mass = _mass(Z, a, low)
+            best, best_rel = None, -np.inf
+            for g in groups:
+                if g == low:
+                    continue
+                rel = np.mean([mass[c] for c in g])
+                if rel > best_rel:
+                    best, best_rel = g, rel
+            if best is None:  # every rel is -inf-free zero at worst, so only when all equal
+                best = next(g for g in groups if g != low)
+            do_merge(low, best)
+        else:
+            best_pair, best_rel = None, -np.inf
+            for g in groups:
+                mass = _mass(Z, a, g)
+                for h in groups:
+                    if h == g:
+                        continue
+                    rel = np.mean([mass[c] for c in h])
+                    if rel > best_rel:
+                        best_pair, best_rel = (g, h), rel
+            do_merge(*best_pair)
+    return merges
+
+
+def merges_as_leaves(tree) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """A Tree's merges in the reference's (low leaves, best leaves) form."""
+    return [(tuple(tree.leaves_of(lo)), tuple(tree.leaves_of(hi))) for lo, hi in tree.children]

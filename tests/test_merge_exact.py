@@ -1,0 +1,112 @@
+"""The merges equal the literal reference of SPEC section 1 on random and adversarial inputs."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from l2h_cli import build_hierarchy
+from reference import merges_as_leaves, reference_l2h
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def logit_matrices(draw, max_n=60, max_k=9, allow_neg_inf=True, allow_empty=True):
+    n = draw(st.integers(1, max_n))
+    k = draw(st.integers(1, max_k))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    scale = draw(st.sampled_from([0.3, 1.0, 3.0, 10.0]))
+    z = rng.normal(scale=scale, size=(n, k))
+    if allow_empty and k > 1 and draw(st.booleans()):
+        # Push some columns down so that no point picks them.
+        dead = rng.choice(k, size=draw(st.integers(1, k - 1)), replace=False)
+        z[:, dead] -= 50
+    if allow_neg_inf and draw(st.booleans()):
+        mask = rng.random((n, k)) < draw(st.sampled_from([0.1, 0.4, 0.8]))
+        z[mask] = -np.inf
+        rows = np.isneginf(z).all(axis=1)
+        z[rows, rng.integers(0, k, rows.sum())] = 0.0
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return z.astype(dtype)
+
+
+def ours(z, **kw):
+    return merges_as_leaves(build_hierarchy(z, workers=1, **kw))
+
+
+@SETTINGS
+@given(logit_matrices())
+def test_lowest_sum_matches_reference(z):
+    assert ours(z) == reference_l2h(z)
+
+
+@SETTINGS
+@given(logit_matrices(), st.sampled_from(["mean", "min", "max"]))
+def test_other_aggregates_match_reference(z, agg):
+    assert ours(z, aggregate=agg) == reference_l2h(z, aggregate=agg)
+
+
+@settings(max_examples=30, deadline=None)
+@given(logit_matrices(max_n=40, max_k=7))
+def test_all_pairs_matches_reference(z):
+    assert ours(z, strategy="all-pairs") == reference_l2h(z, strategy="all-pairs")
+
+
+@settings(max_examples=25, deadline=None)
+@given(logit_matrices(max_n=200, max_k=12), st.integers(1, 17), st.booleans())
+def test_blocks_spill_and_threads_do_not_change_merges(z, rows, spill):
+    ref = ours(z)
+    got = merges_as_leaves(build_hierarchy(z, chunk_rows=rows, workers=2,
+                                           memory=1 if spill else 2**30))
+    assert got == ref
+
+
+def test_probabilities_input_matches_reference():
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(80, 6))
+    p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    p[rng.random(p.shape) < 0.2] = 0.0
+    p /= p.sum(1, keepdims=True)
+    assert ours(p, input="probs") == reference_l2h(p, input="probs")
+
+
+def test_integer_logits_with_exact_ties():
+    # Small integers make exact ties in argmax, confidences and mass: every tie rule is hit.
+    rng = np.random.default_rng(11)
+    for _ in range(40):
+        n, k = rng.integers(1, 30), rng.integers(2, 8)
+        z = rng.integers(-2, 3, size=(n, k)).astype(np.float64)
+        assert ours(z) == reference_l2h(z), z
+
+
+def test_identical_clusters_tie_to_the_first_in_list():
+    # Four points, each certain of its own cluster (confidence exactly 1.0): every score and
+    # every rel ties exactly, so list order decides.
+    z = np.eye(4) * 100
+    merges = ours(z)
+    assert merges == reference_l2h(z)
+    assert merges[0] == ((0,), (1,))
+
+
+def test_empty_clusters_merge_first_in_id_order():
+    z = np.array([[5.0, 0.0, 4.0, 0.0], [0.0, 5.0, 0.0, 1.0], [5.0, 1.0, 4.5, 0.0]])
+    with pytest.warns(UserWarning, match="argmax of no point"):
+        tree = build_hierarchy(z)
+    merges = merges_as_leaves(tree)
+    assert merges == reference_l2h(z)
+    # Cluster 2 is empty and gets its mass from cluster 0; cluster 3 from cluster 1.
+    assert merges[:2] == [((2,), (0,)), ((3,), (1,))]
+    assert list(tree.sizes) == [2, 1, 0, 0]
+
+
+def test_one_cluster_is_a_one_leaf_tree():
+    tree = build_hierarchy(np.zeros((5, 1)))
+    assert tree.n_leaves == 1 and tree.children == []
+
+
+def test_point_with_all_restricted_logits_neg_inf_gives_nothing():
+    z = np.array([[0.0, -np.inf, -np.inf], [0.0, 1.0, -np.inf], [-np.inf, -np.inf, 2.0]])
+    assert ours(z) == reference_l2h(z)
