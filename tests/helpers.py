@@ -1,0 +1,44 @@
+"""Shared test helpers: run the real command, write one matrix in every supported layout."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def run_l2h(*args: str, stdin: bytes | None = None, cwd: str | None = None
+            ) -> subprocess.CompletedProcess:
+    env = dict(os.environ, COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "l2h_cli", *args], input=stdin,
+                          capture_output=True, cwd=cwd, env=env, timeout=300)
+
+
+def write_all_layouts(z: np.ndarray, folder) -> dict[str, str]:
+    """The matrix as .npy, .h5 (chunked and compressed), and three Parquet layouts."""
+    n, k = z.shape
+    paths = {}
+    paths["npy"] = str(folder / "z.npy")
+    np.save(paths["npy"], z)
+    paths["h5"] = str(folder / "z.h5")
+    with h5py.File(paths["h5"], "w") as f:
+        f.create_dataset("logits", data=z, chunks=(max(1, min(n, 7)), max(1, min(k, 3))),
+                         compression="gzip")
+        f.create_dataset("labels", data=np.arange(n) % 3)
+    flat = pa.array(z.reshape(-1))
+    paths["pq_fixed"] = str(folder / "fixed.parquet")
+    pq.write_table(pa.table({"logits": pa.FixedSizeListArray.from_arrays(flat, k)}),
+                   paths["pq_fixed"], row_group_size=max(1, n // 3))
+    paths["pq_list"] = str(folder / "list.parquet")
+    offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+    pq.write_table(pa.table({"id": pa.array(np.arange(n)),
+                             "logits": pa.ListArray.from_arrays(offsets, flat)}),
+                   paths["pq_list"], row_group_size=max(1, n // 2))
+    paths["pq_cols"] = str(folder / "cols.parquet")
+    pq.write_table(pa.table({f"c{j}": pa.array(z[:, j]) for j in range(k)}), paths["pq_cols"])
+    return paths
