@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
 import typer
 
 from . import __version__
 from .build import build_hierarchy, parse_size
-from .console import err, guarded, info, progress_bar, state
+from .console import guarded, info, print_table, progress_bar, state
 from .errors import UsageError
 from .outputs import AtomicOutputs
 from .readers import open_logits
@@ -109,6 +112,187 @@ def build(
         info(f"built a {tree.n_leaves}-leaf tree from {tree.meta['n_points']} points"
              f"{f' ({n_empty} empty clusters)' if n_empty else ''} in "
              f"{time.perf_counter() - started:.2f} s; wrote {written}")
+
+
+def _open_levels(logits: str, labels: List[str]) -> list:
+    from .labels import read_labels
+    specs = list(labels)
+    if not specs and os.path.splitext(logits)[1].lower() in (".h5", ".hdf5", ".hdf"):
+        specs = [logits + "#labels"]
+    if not specs:
+        raise UsageError("give the ground truth with --labels FILE (repeat for several levels)")
+    return [read_labels(spec) for spec in specs]
+
+
+@app.command()
+def evaluate(
+    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    logits: str = typer.Argument(..., help="Logits of the evaluated points (any input format)."),
+    labels: List[str] = typer.Option([], "--labels", "-l",
+                                     help="Labels: .npy, .txt/.csv, .h5 or .parquet; FILE#NAME "
+                                          "picks a dataset or column. Repeat for levels."),
+    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names, for Newick trees "
+                                                                "labelled by name."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
+    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    json_out: Optional[str] = typer.Option(None, "--json", help="Also write the metrics as "
+                                                                "JSON (- for stdout)."),
+) -> None:
+    """NMI, ARI, ACC, leaf and dendrogram purity, and LHD of a tree on labelled points."""
+    from rich.table import Table
+
+    from .evaluation import evaluate as evaluate_tree, point_leaves
+    from .treeio import load_tree
+
+    with guarded():
+        if json_out not in (None, "-"):
+            _check_folder(json_out)
+        the_tree = load_tree(tree, read_names(str(names)) if names else None)
+        levels = _open_levels(logits, labels)
+        with progress_bar() as progress, open_logits(logits, dataset, column) as reader:
+            leaf = point_leaves(reader, the_tree.n_leaves, progress)
+        results = evaluate_tree(the_tree, leaf, levels)
+        report = {"tree": tree, "logits": logits, "n_points": int(len(leaf)),
+                  "n_leaves": the_tree.n_leaves, "levels": results}
+        table = Table(title=f"{tree} on {logits} ({len(leaf)} points, "
+                            f"{the_tree.n_leaves} leaves)")
+        for col in ("labels", "C", "cut", "NMI", "NMI geo", "ARI", "ACC", "LP", "DP", "LHD"):
+            table.add_column(col, justify="left" if col == "labels" else "right")
+        for r in results:
+            table.add_row(os.path.basename(r["labels"]), str(r["n_classes"]), str(r["n_groups"]),
+                          *(f"{r[key]:.4f}" for key in ("nmi", "nmi_geometric", "ari", "acc",
+                                                        "lp", "dp", "lhd")))
+        text = json.dumps(report, indent=2, default=_json_default) + "\n"
+        if json_out == "-":
+            print_table(table, stderr=True)
+            sys.stdout.write(text)
+        else:
+            if json_out:
+                with AtomicOutputs() as outs:
+                    outs.write(json_out, lambda fh: fh.write(text.encode()))
+            print_table(table)
+
+
+@app.command()
+def cut(
+    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    logits: Optional[str] = typer.Argument(None, help="Logits: give to get the group of every "
+                                                      "point instead of every leaf."),
+    k: List[int] = typer.Option(..., "--k", "-k", help="Number of groups; repeat for several."),
+    output: List[str] = typer.Option(["-"], "--output", "-o",
+                                     help=".npy, .csv, .txt or - (stdout). One for all k "
+                                          "(a column each) or one per --k."),
+    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names, for Newick trees "
+                                                                "labelled by name."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
+    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+) -> None:
+    """The flat clustering after the first K-k merges, for leaves or for points.
+
+    Groups are numbered 0..k-1 in the order of their smallest leaf id."""
+    from .evaluation import leaf_blocks
+    from .partition import partition_format, write_partition
+    from .treeio import load_tree
+
+    with guarded():
+        if len(output) not in (1, len(k)):
+            raise UsageError(f"{len(output)} outputs for {len(k)} values of --k: give one "
+                             "output, or one per --k")
+        formats = [partition_format(o) for o in output]
+        if output.count("-") > 1:
+            raise UsageError("-o - (stdout) given more than once")
+        the_tree = load_tree(tree, read_names(str(names)) if names else None)
+        table = np.stack([the_tree.cut(kk) for kk in k], axis=1)
+        jobs = ([(output[0], formats[0], list(range(len(k))))] if len(output) == 1
+                else [(o, f, [i]) for i, (o, f) in enumerate(zip(output, formats))])
+        with progress_bar() as progress, AtomicOutputs() as outs:
+            reader = open_logits(logits, dataset, column) if logits else None
+            with reader if reader else _no_reader():
+                for path, fmt, cols in jobs:
+                    ks = [k[i] for i in cols]
+                    if reader is None:
+                        n = the_tree.n_leaves
+                        blocks = [(np.arange(n), table[:, cols])]
+                        header, row_names = ["leaf", "name"], the_tree.names
+                    else:
+                        n = reader.n_rows
+                        blocks = _point_blocks(reader, the_tree.n_leaves, table[:, cols],
+                                               progress)
+                        header, row_names = ["point"], None
+                    fill = (lambda fh, fmt=fmt, n=n, ks=ks, blocks=blocks, header=header,
+                            row_names=row_names:
+                            write_partition(fh, fmt, n, ks, blocks, header, row_names))
+                    if path == "-":
+                        fill(sys.stdout.buffer)
+                        sys.stdout.flush()
+                    else:
+                        outs.write(path, fill)
+                    if reader is not None and len(jobs) > 1:
+                        reader.close()
+                        reader = open_logits(logits, dataset, column)
+
+
+def _point_blocks(reader, n_leaves, groups_of_leaf, progress):
+    from .evaluation import leaf_blocks
+    start = 0
+    for a in leaf_blocks(reader, n_leaves, progress=progress):
+        yield np.arange(start, start + len(a)), groups_of_leaf[a]
+        start += len(a)
+
+
+class _no_reader:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+@app.command("info")
+def info_command(
+    path: str = typer.Argument(..., help="A logit file (.npy, .h5, .parquet, or -)."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
+    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Describe a logit file: format, shape, dtype, chunking, and argmax cluster sizes."""
+    from .evaluation import leaf_blocks
+
+    with guarded():
+        with progress_bar() as progress, open_logits(path, dataset, column) as reader:
+            described = reader.info()
+            sizes = np.zeros(reader.n_cols, dtype=np.int64)
+            for a in leaf_blocks(reader, reader.n_cols, progress=progress):
+                sizes += np.bincount(a, minlength=reader.n_cols)
+        empty = np.flatnonzero(sizes == 0).tolist()
+        described.update(cluster_sizes=sizes.tolist(), empty_clusters=empty)
+        if as_json:
+            sys.stdout.write(json.dumps(described, default=_json_default) + "\n")
+            return
+        lines = [f"{key}: {value}" for key, value in described.items()
+                 if key not in ("cluster_sizes", "empty_clusters")]
+        lines.append(f"argmax cluster sizes: min {sizes.min()}, median "
+                     f"{int(np.median(sizes))}, max {sizes.max()}")
+        lines.append(f"empty clusters: {len(empty)}" + (f" ({', '.join(map(str, empty[:50]))}"
+                                                         f"{' ...' if len(empty) > 50 else ''})"
+                                                         if empty else ""))
+        cells = [f"{c}:{s}" + ("!" if s == 0 else "") for c, s in enumerate(sizes)]
+        lines.append("sizes (cluster:points, ! = empty):")
+        for i in range(0, len(cells), 10):
+            lines.append("  " + "  ".join(cells[i:i + 10]))
+        sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _check_folder(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"{path}: the folder {folder} does not exist")
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def main() -> None:

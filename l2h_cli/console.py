@@ -29,6 +29,14 @@ def info(message: str) -> None:
         err.print(message, markup=False, soft_wrap=True)
 
 
+def print_table(table: object, stderr: bool = False) -> None:
+    """Tables keep their columns when piped: rich would squeeze them to 80 characters."""
+    out = err if stderr else Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(stderr=stderr, highlight=False, width=160)
+    out.print(table)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
 
@@ -45,6 +53,8 @@ def guarded() -> Iterator[None]:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         yield
+    except typer.Exit:
+        raise
     except L2HError as exc:
         err.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None

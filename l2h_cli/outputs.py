@@ -8,6 +8,12 @@ import tempfile
 from typing import Callable, IO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class AtomicOutputs:
     def __init__(self) -> None:
         self._pending: list[tuple[str, str]] = []
@@ -20,6 +26,7 @@ class AtomicOutputs:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".",
                                    suffix=".part")
         self._pending.append((tmp, target))
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fill(fh)
 

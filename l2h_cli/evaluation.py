@@ -1,0 +1,75 @@
+"""Evaluate a tree on labelled points (SPEC section 3) and assign points to leaves and cuts."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import InputError
+from .kernels import check_logits
+from .labels import Labels
+from .metrics import (acc, ari, contingency, dendrogram_purity, leaf_purity,
+                      least_hierarchical_distance, nmi)
+from .readers import LogitReader
+from .tree import Tree
+
+Progress = Callable[[str, int, int], None]
+
+
+def leaf_blocks(reader: LogitReader, n_leaves: int, rows: int | None = None,
+                progress: Progress | None = None) -> Iterator[np.ndarray]:
+    """The argmax leaf of every row (ties: lowest index), block by block, validated."""
+    if reader.n_cols != n_leaves:
+        raise InputError(f"{reader.path}: {reader.n_cols} columns, but the tree has "
+                         f"{n_leaves} leaves")
+    done = 0
+    for block in reader.blocks(rows or reader.default_block_rows()):
+        check_logits(block, done, reader.path)
+        a = np.argmax(block, axis=1)
+        top = block[np.arange(len(block)), a]
+        if block.dtype.kind == "f" and np.isneginf(top).any():
+            row = done + int(np.flatnonzero(np.isneginf(top))[0])
+            raise InputError(f"{reader.path}: row {row} has no finite logit (all are -inf)")
+        done += len(block)
+        if progress:
+            progress("evaluate", done, reader.n_rows)
+        yield a
+
+
+def point_leaves(reader: LogitReader, n_leaves: int, progress: Progress | None = None
+                 ) -> np.ndarray:
+    return np.concatenate(list(leaf_blocks(reader, n_leaves, progress=progress)))
+
+
+def evaluate_level(tree: Tree, point_leaf: np.ndarray, labels: Labels) -> dict[str, Any]:
+    """All metrics for one label level; the flat ones on the cut with C groups (or the leaves
+    when the tree has fewer than C)."""
+    if len(labels.codes) != len(point_leaf):
+        raise InputError(f"{labels.source}: {len(labels.codes)} labels for "
+                         f"{len(point_leaf)} points")
+    k, c = tree.n_leaves, labels.n_classes
+    leaf_cont = contingency(point_leaf, labels.codes, k, c)
+    cut_k = min(c, k)
+    groups = tree.cut(cut_k)
+    n_groups = int(groups.max()) + 1
+    cut_cont = np.zeros((n_groups, c), dtype=np.int64)
+    np.add.at(cut_cont, groups, leaf_cont)
+    return {
+        "labels": labels.source,
+        "n_classes": c,
+        "cut_k": cut_k,
+        "n_groups": n_groups,
+        "nmi": nmi(cut_cont),
+        "nmi_geometric": nmi(cut_cont, "geometric"),
+        "ari": ari(cut_cont),
+        "acc": acc(cut_cont),
+        "lp": leaf_purity(leaf_cont),
+        "dp": dendrogram_purity(tree, leaf_cont),
+        "lhd": least_hierarchical_distance(tree, leaf_cont),
+    }
+
+
+def evaluate(tree: Tree, point_leaf: np.ndarray, levels: Sequence[Labels]
+             ) -> list[dict[str, Any]]:
+    return [evaluate_level(tree, point_leaf, labels) for labels in levels]
