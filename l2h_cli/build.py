@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Sequence
 
 import numpy as np
 
 from .errors import InputError
-from .kernels import assign, check_logits, probs_to_logits
+from .kernels import assign, probs_to_logits
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
 from .readers import ArrayReader, LogitReader, open_logits
-from .store import ClusterStore
+from .store import RowStore
 from .tree import Tree
 
 DEFAULT_MEMORY = 2 * 2**30
@@ -84,31 +85,29 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
     report = progress or (lambda stage, done, total: None)
     with BlockPool(workers) as pool:
         rows = chunk_rows or plan_blocks(k, budget, pool.workers)
-        store_dtype = np.float32 if reader.dtype.itemsize <= 4 and reader.dtype.kind == "f" \
-            else np.float64
-        spill = n * k * np.dtype(store_dtype).itemsize > budget // 2
-        with ClusterStore(k, k, store_dtype, spill, tmpdir) as store:
-            counts = np.zeros(k, dtype=np.int64)
-            conf_sum = np.zeros(k)
+        store = _make_store(reader, input, budget, tmpdir)
+        with store:
+            labels: list[np.ndarray] = []
+            confs: list[np.ndarray] = []
             done = 0
 
             def scan(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 start, block = item
                 if input == "probs":
                     block = probs_to_logits(block, start, reader.path)
-                else:
-                    check_logits(block, start, reader.path)
                 a, conf = assign(block, start, reader.path)
                 return block, a, conf
 
             for block, a, conf in pool.map(scan, _numbered(reader.blocks(rows))):
                 store.add(block, a)
-                counts += np.bincount(a, minlength=k)
-                conf_sum += np.bincount(a, weights=conf, minlength=k)
+                labels.append(a.astype(np.int32))
+                confs.append(conf)
                 done += len(block)
                 report("read", done, n)
             if done != n:
                 raise InputError(f"{reader.path}: expected {n} rows, read {done}")
+            counts, conf_sum = _cluster_sums(np.concatenate(labels), np.concatenate(confs), k)
+            del labels, confs
             loop = MergeLoop(store, counts, conf_sum, pool, rows, progress)
             merges = loop.run(aggregate, strategy)
     children = [tuple(m) for m in merges]
@@ -116,6 +115,29 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
                 sizes=counts, confidences=loop.mean_conf,
                 meta={"aggregate": aggregate, "strategy": strategy, "n_points": n,
                       "input": input})
+
+
+def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None) -> RowStore:
+    """Rows in memory when they fit half the budget; else re-read from a plain .npy input;
+    else spilled to a temporary file."""
+    n, k = reader.shape
+    dtype = reader.dtype if reader.dtype in (np.float32, np.float64) and input == "logits" \
+        else np.dtype(np.float64)
+    if n * k * dtype.itemsize <= budget // 2:
+        return RowStore(n, k, dtype, "memory")
+    source = reader.row_addressable()
+    if source is not None and input == "logits" and reader.dtype == dtype:
+        return RowStore(n, k, reader.dtype, "file", source=source)
+    return RowStore(n, k, dtype, "spill", tmpdir=tmpdir)
+
+
+def _cluster_sums(labels: np.ndarray, conf: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points and exactly rounded confidence sums per cluster: independent of how the input
+    was cut into blocks, so every input format gives the same tree."""
+    counts = np.bincount(labels, minlength=k).astype(np.int64)
+    order = np.argsort(labels, kind="stable")
+    parts = np.split(conf[order], np.cumsum(counts)[:-1])
+    return counts, np.array([math.fsum(p) for p in parts])
 
 
 def _numbered(blocks):

@@ -6,9 +6,22 @@ probability is ever obtained as one minus another.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .errors import InputError
+
+try:  # the compiled kernels are an optional extra: pip install l2h[fast]
+    from . import kernels_numba as _compiled
+except ImportError:
+    _compiled = None
+
+#: "numba" when the compiled kernels are installed, else "numpy"; tests switch it.
+BACKEND = "numba" if _compiled is not None and os.environ.get("L2H_KERNELS") != "numpy" \
+    else "numpy"
+
+_COMPILED_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 #: Rows of probabilities must sum to 1 within this tolerance.
 PROB_TOLERANCE = 1e-3
@@ -44,7 +57,17 @@ def probs_to_logits(block: np.ndarray, start: int, path: str) -> np.ndarray:
 
 
 def assign(block: np.ndarray, start: int, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Argmax cluster (ties: lowest index) and softmax confidence of each row."""
+    """Argmax cluster (ties: lowest index) and softmax confidence of each row.
+
+    Also rejects NaN, +inf, and rows whose logits are all -inf."""
+    if BACKEND == "numba" and block.dtype in _COMPILED_TYPES:
+        a, conf, bad, kind = _compiled.assign(block)
+        if bad < 0:
+            return a, conf
+        if kind == 1:
+            check_logits(block[bad:bad + 1], start + bad, path)
+        raise InputError(f"{path}: row {start + bad} has no finite logit (all are -inf)")
+    check_logits(block, start, path)
     a = np.argmax(block, axis=1)
     top = block[np.arange(len(block)), a].astype(np.float64)
     if np.isneginf(top).any():
@@ -62,6 +85,10 @@ def restricted_mass(rows: np.ndarray, keep: np.ndarray, n_clusters: int) -> np.n
 
     Rows whose kept logits are all -inf contribute nothing.
     """
+    if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES:
+        mask = np.zeros(n_clusters, dtype=bool)
+        mask[keep] = True
+        return _compiled.restricted_mass(rows, mask)
     sub = rows[:, keep] if len(keep) < rows.shape[1] else rows
     r = np.argmax(sub, axis=1)
     top = sub[np.arange(len(sub)), r].astype(np.float64)
@@ -76,6 +103,8 @@ def restricted_mass(rows: np.ndarray, keep: np.ndarray, n_clusters: int) -> np.n
 
 def column_mass(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Total softmax probability the rows give each of `columns`."""
+    if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES:
+        return _compiled.column_mass(rows, columns)
     shifted = rows.astype(np.float64)
     shifted -= shifted.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)

@@ -1,4 +1,4 @@
-"""The L2H merge loop (SPEC section 1), over per-cluster statistics and a ClusterStore.
+"""The L2H merge loop (SPEC section 1), over per-cluster statistics and a RowStore.
 
 Only the points of the group being merged are read again at each step; everything else the
 loop needs is per cluster.
@@ -15,7 +15,7 @@ import numpy as np
 from .errors import L2HWarning
 from .kernels import column_mass, restricted_mass
 from .parallel import BlockPool
-from .store import ClusterStore
+from .store import RowStore
 
 AGGREGATES: dict[str, Callable[[list[float]], float]] = {
     # fsum rounds once, so the score of a group does not depend on its members' order.
@@ -54,7 +54,7 @@ class _Groups:
 
 
 class MergeLoop:
-    def __init__(self, store: ClusterStore, counts: np.ndarray, conf_sum: np.ndarray,
+    def __init__(self, store: RowStore, counts: np.ndarray, conf_sum: np.ndarray,
                  pool: BlockPool, block_rows: int, progress: Progress | None = None) -> None:
         self.store = store
         self.k = len(counts)
@@ -103,11 +103,16 @@ class MergeLoop:
                       stacklevel=3)
         occupied = np.flatnonzero(self.counts > 0)
         given = np.full((self.k, empty.size), -np.inf)
-        for h in occupied:
-            given[h] = 0.0
-            for part in self.pool.map(lambda rows: column_mass(rows, empty),
-                                      self.store.rows([h], self.block_rows)):
-                given[h] += part
+        given[occupied] = 0.0
+
+        def blocks():
+            for h in occupied:
+                for rows in self.store.rows([h], self.block_rows):
+                    yield h, rows
+
+        for h, part in self.pool.map(lambda item: (item[0], column_mass(item[1], empty)),
+                                     blocks()):
+            given[h] += part
         for j, c in enumerate(empty):
             h = int(np.argmax(given[:, j]))
             groups.merge(int(c), int(groups.node_of[h]))

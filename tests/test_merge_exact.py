@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from l2h_cli import build_hierarchy
+from l2h_cli import build_hierarchy, kernels
 from reference import merges_as_leaves, reference_l2h
 
 SETTINGS = settings(max_examples=60, deadline=None,
@@ -62,6 +62,24 @@ def test_blocks_spill_and_threads_do_not_change_merges(z, rows, spill):
     got = merges_as_leaves(build_hierarchy(z, chunk_rows=rows, workers=2,
                                            memory=1 if spill else 2**30))
     assert got == ref
+
+
+@settings(max_examples=15, deadline=None)
+@given(logit_matrices(max_n=150, max_k=10), st.integers(1, 9))
+def test_rows_reread_from_the_npy_file_give_the_same_merges(tmp_path_factory, z, rows):
+    path = tmp_path_factory.mktemp("npy") / "z.npy"
+    np.save(path, z)
+    got = merges_as_leaves(build_hierarchy(str(path), chunk_rows=rows, memory=1))
+    assert got == reference_l2h(z)
+
+
+@pytest.fixture(params=["numpy", "numba"], autouse=True)
+def kernel_backend(request, monkeypatch):
+    """Every test here runs on the NumPy kernels and, when installed, the compiled ones."""
+    if request.param == "numba" and kernels._compiled is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(kernels, "BACKEND", request.param)
+    return request.param
 
 
 def test_probabilities_input_matches_reference():

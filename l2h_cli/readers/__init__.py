@@ -6,9 +6,7 @@ import os
 
 from ..errors import UsageError
 from .base import ArrayReader, LogitReader
-from .hdf5 import H5Reader
 from .npy import NpyReader
-from .parquet import ParquetReader
 
 __all__ = ["ArrayReader", "LogitReader", "open_logits"]
 
@@ -24,9 +22,12 @@ def open_logits(path: str, dataset: str | None = None, column: str | None = None
     ext = os.path.splitext(path)[1].lower()
     if ext == ".npy":
         return NpyReader(path)
+    # h5py and pyarrow take a while to import; only pay for the format in use.
     if ext in (".h5", ".hdf5", ".hdf"):
+        from .hdf5 import H5Reader
         return H5Reader(path, dataset)
     if ext in (".parquet", ".pq"):
+        from .parquet import ParquetReader
         return ParquetReader(path, column)
     raise UsageError(f"{path}: unknown input extension '{ext}' "
                      "(expected .npy, .h5, .hdf5, .parquet, or - for stdin)")
