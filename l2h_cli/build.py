@@ -118,17 +118,14 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
 
 
 def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None) -> RowStore:
-    """Rows in memory when they fit half the budget; else re-read from a plain .npy input;
-    else spilled to a temporary file."""
+    """Rows in memory when they fit half the budget, else spilled to a temporary file in
+    runs of an eighth of the budget (two are staged at a time)."""
     n, k = reader.shape
     dtype = reader.dtype if reader.dtype in (np.float32, np.float64) and input == "logits" \
         else np.dtype(np.float64)
-    if n * k * dtype.itemsize <= budget // 2:
-        return RowStore(n, k, dtype, "memory")
-    source = reader.row_addressable()
-    if source is not None and input == "logits" and reader.dtype == dtype:
-        return RowStore(n, k, reader.dtype, "file", source=source)
-    return RowStore(n, k, dtype, "spill", tmpdir=tmpdir)
+    spill = n * k * dtype.itemsize > budget // 2
+    return RowStore(n, k, dtype, spill, run_bytes=max(budget // 8, k * dtype.itemsize),
+                    tmpdir=tmpdir)
 
 
 def _cluster_sums(labels: np.ndarray, conf: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

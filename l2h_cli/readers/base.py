@@ -38,10 +38,6 @@ class LogitReader(ABC):
     def blocks(self, rows: int) -> Iterator[np.ndarray]:
         """Yield consecutive blocks of at most `rows` rows covering the matrix once."""
 
-    def row_addressable(self) -> tuple[str, int] | None:
-        """(path, byte offset) of a plain row-major file, to re-read rows from; else None."""
-        return None
-
     def info(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "shape": list(self.shape),
                 "dtype": str(self.dtype)}

@@ -52,12 +52,6 @@ class NpyReader(LogitReader):
             raise
         super().__init__(shown, n, k, dtype)
 
-    def row_addressable(self) -> tuple[str, int] | None:
-        """(path, data offset) when rows can be read back from the file by index."""
-        if self._stream or self._fortran:
-            return None
-        return self.path, self._offset
-
     def blocks(self, rows: int) -> Iterator[np.ndarray]:
         if self._fortran:
             yield from self._fortran_blocks(rows)
