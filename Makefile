@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[fast]'
+	$(BIN)/python -m pip install -q -e '.[fast,plot]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -43,8 +43,16 @@ demo: install
 	@cat $(OUT)/digits.nwk
 	$(L2H) evaluate $(OUT)/digits.json $(S)/digits_test_logits.npy \
 	    --labels $(S)/digits_test_labels.npy
+	$(L2H) show $(OUT)/digits.json $(S)/digits_test_logits.npy --labels $(S)/digits_test_labels.npy
 	@echo
-	@echo "outputs are in $(OUT)/"
+	@echo "== 3. pictures"
+	$(L2H) render $(OUT)/synthetic.json --color-by $(S)/synthetic_groups.txt \
+	    -o $(OUT)/synthetic.png -o $(OUT)/synthetic.html
+	$(L2H) render $(OUT)/digits.json $(S)/digits_test_logits.npy \
+	    --labels $(S)/digits_test_labels.npy -o $(OUT)/digits.png -o $(OUT)/digits.html
+	@echo
+	@echo "outputs are in $(OUT)/: open $(OUT)/synthetic.html in a browser (works offline),"
+	@echo "or look at $(OUT)/synthetic.png and $(OUT)/digits.png"
 
 test: install-test
 	$(BIN)/python -m pytest -q

@@ -19,7 +19,7 @@ from .console import guarded, info, print_table, progress_bar, state
 from .errors import UsageError
 from .outputs import AtomicOutputs
 from .readers import open_logits
-from .treeio import read_names, tree_format, write_tree
+from .treeio import read_names, read_names_raw, tree_format, write_tree
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Logits to Hierarchies: build, evaluate and cut a hierarchy of a flat "
@@ -281,6 +281,119 @@ def info_command(
         for i in range(0, len(cells), 10):
             lines.append("  " + "  ".join(cells[i:i + 10]))
         sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _leaf_label_counts(tree, logits: str, labels: List[str], dataset, column):
+    """Labelled points per leaf (for purity), from LOGITS and the first --labels."""
+    from .evaluation import leaf_blocks
+    from .metrics import contingency
+
+    levels = _open_levels(logits, labels)
+    level = levels[0]
+    with open_logits(logits, dataset, column) as reader:
+        leaf = np.concatenate(list(leaf_blocks(reader, tree.n_leaves)))
+    if len(leaf) != len(level.codes):
+        from .errors import InputError
+        raise InputError(f"{level.source}: {len(level.codes)} labels for {len(leaf)} points")
+    return contingency(leaf, level.codes, tree.n_leaves, level.n_classes), \
+        [str(c) for c in level.classes]
+
+
+@app.command()
+def show(
+    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    logits: Optional[str] = typer.Argument(None, help="Logits of labelled points, with "
+                                                      "--labels, to show purity."),
+    labels: List[str] = typer.Option([], "--labels", "-l", help="Labels of LOGITS' points."),
+    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names."),
+    depth: Optional[int] = typer.Option(None, "--depth", min=1,
+                                        help="Open every node down to this depth."),
+    lines: int = typer.Option(60, "--lines", min=2, help="Without --depth: open the biggest "
+                                                         "nodes first, within this many lines."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
+    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+) -> None:
+    """The tree in the terminal: sizes, mean confidence, purity; big parts collapsed."""
+    from rich.console import Console
+
+    from .show import render_text
+    from .treeio import load_tree
+
+    with guarded():
+        the_tree = load_tree(tree, read_names(str(names)) if names else None)
+        counts = classes = None
+        if logits is not None:
+            counts, classes = _leaf_label_counts(the_tree, logits, labels, dataset, column)
+            # Show the evaluated points, so sizes and purities describe the same points.
+            the_tree.sizes = counts.sum(axis=1)
+            the_tree.confidences = None
+        view = render_text(the_tree, counts, classes, max_lines=lines, depth=depth)
+        out = Console(highlight=False)
+        if not out.is_terminal:
+            out = Console(highlight=False, no_color=True, width=200)
+        out.print(view)
+
+
+RENDER_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".html": "html",
+                  ".htm": "html"}
+
+
+@app.command()
+def render(
+    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    logits: Optional[str] = typer.Argument(None, help="Logits of labelled points, with "
+                                                      "--labels, to show leaf purity."),
+    output: List[str] = typer.Option(..., "--output", "-o",
+                                     help=".png, .svg, .pdf (need l2h[plot]) or .html (a "
+                                          "self-contained page). Repeat for several."),
+    color_by: Optional[Path] = typer.Option(None, "--color-by",
+                                            help="One group name per leaf, to colour leaves."),
+    labels: List[str] = typer.Option([], "--labels", "-l", help="Labels of LOGITS' points."),
+    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names."),
+    layout: str = typer.Option("auto", "--layout",
+                               help="auto (circular past 150 leaves), rectangular or circular."),
+    title: Optional[str] = typer.Option(None, "--title", help="Title of the HTML page."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
+    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+) -> None:
+    """Draw the tree: a dendrogram figure, or an interactive page that works offline."""
+    from .treeio import load_tree
+
+    with guarded():
+        if layout not in ("auto", "rectangular", "circular"):
+            raise UsageError(f"--layout must be auto, rectangular or circular, not {layout!r}")
+        formats = []
+        for path in output:
+            ext = os.path.splitext(path)[1].lower()
+            if ext not in RENDER_FORMATS:
+                raise UsageError(f"{path}: unknown output extension '{ext}' (expected .png, "
+                                 ".svg, .pdf or .html)")
+            formats.append(RENDER_FORMATS[ext])
+        if any(f != "html" for f in formats):
+            from .render_plot import _pyplot
+            _pyplot()  # fail early, before any work, when matplotlib is missing
+        the_tree = load_tree(tree, read_names(str(names)) if names else None)
+        groups = None
+        if color_by is not None:
+            groups = read_names_raw(str(color_by), the_tree.n_leaves, what="group lines")
+        counts = classes = None
+        if logits is not None:
+            counts, classes = _leaf_label_counts(the_tree, logits, labels, dataset, column)
+        with AtomicOutputs() as outs:
+            for path, fmt in zip(output, formats):
+                if fmt == "html":
+                    from .render_html import page
+                    text = page(the_tree, title or os.path.basename(tree), groups, counts,
+                                classes)
+                    outs.write(path, lambda fh, text=text: fh.write(text.encode("utf-8")))
+                else:
+                    from .layout import node_stats
+                    from .render_plot import render_figure
+                    purity = node_stats(the_tree, counts).purity if counts is not None else None
+                    circular = None if layout == "auto" else layout == "circular"
+                    outs.write(path, lambda fh, fmt=fmt: render_figure(
+                        the_tree, fh, fmt, groups, purity, circular))
+        info(f"wrote {', '.join(output)}")
 
 
 def _check_folder(path: str) -> None:

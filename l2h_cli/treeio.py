@@ -63,7 +63,12 @@ def load_tree(path: str, names: Sequence[str] | None = None) -> Tree:
 
 def read_names(path: str, expected: int | None = None) -> list[str]:
     """One name a line. Duplicates (also ones differing only in case) get a ' (2)' suffix."""
-    if not os.path.isfile(path):
+    return unique_names(read_names_raw(path, expected), path)
+
+
+def read_names_raw(path: str, expected: int | None = None, what: str = "names") -> list[str]:
+    """One name a line, as written (group files repeat names on purpose)."""
+    if not os.path.exists(path) or os.path.isdir(path):
         raise UsageError(f"{path}: no such file")
     try:
         with open(path, encoding="utf-8") as fh:
@@ -73,8 +78,8 @@ def read_names(path: str, expected: int | None = None) -> list[str]:
     while names and names[-1] == "":
         names.pop()
     if expected is not None and len(names) != expected:
-        raise InputError(f"{path}: {len(names)} names for {expected} clusters")
-    return unique_names(names, path)
+        raise InputError(f"{path}: {len(names)} {what} for {expected} clusters")
+    return names
 
 
 def unique_names(names: Sequence[str], source: str = "names") -> list[str]:

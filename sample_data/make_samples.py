@@ -45,6 +45,8 @@ def synthetic() -> None:
             np.save(HERE / "synthetic_test_groups.npy", np.concatenate([p[2] for p in parts]))
     (HERE / "synthetic_names.txt").write_text("\n".join(class_names(groups, per_group)) + "\n")
     (HERE / "synthetic_true_tree.nwk").write_text(true_newick(groups, per_group) + "\n")
+    (HERE / "synthetic_groups.txt").write_text(
+        "".join(f"group {g:02d}\n" for g in range(groups) for _ in range(per_group)))
     print("synthetic: 20 groups x 5 classes, train 10000, test 5000")
 
 
