@@ -22,7 +22,7 @@ from .readers import open_logits
 from .treeio import read_names, read_names_raw, tree_format, write_tree
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Logits to Hierarchies: build, evaluate and cut a hierarchy of a flat "
+                  help="Logits to Hierarchies: build, evaluate, cut and draw a hierarchy of a flat "
                        "model's clusters from its logits.")
 
 
