@@ -84,6 +84,8 @@ def build(
     chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", min=1,
                                              help="Rows per block (default: from --memory)."),
     threads: int = typer.Option(2, "--threads", min=1, help="Worker threads."),
+    tmpdir: Optional[Path] = typer.Option(None, "--tmpdir", file_okay=False, exists=True,
+                                          help="Folder for the spill file [TMPDIR]."),
 ) -> None:
     """Build the L2H hierarchy of the clusters of a logit matrix."""
     with guarded():
@@ -99,7 +101,8 @@ def build(
             leaf_names = read_names(str(names), reader.n_cols) if names is not None else None
             tree = build_hierarchy(reader, input=input_kind.value, aggregate=aggregate.value,
                                    strategy=strategy.value, names=leaf_names, memory=budget,
-                                   chunk_rows=chunk_rows, workers=threads, progress=progress)
+                                   chunk_rows=chunk_rows, workers=threads,
+                                   tmpdir=str(tmpdir) if tmpdir else None, progress=progress)
         with AtomicOutputs() as outs:
             for path, fmt in formats:
                 if path != "-":
