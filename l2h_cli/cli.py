@@ -26,6 +26,18 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                        "model's clusters from its logits.")
 
 
+# Options several commands share.
+TREE_ARG = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick.")
+NAMES_OPT = typer.Option(None, "--names", help="Leaf names, one a line (for Newick trees "
+                                               "labelled by name).")
+DATASET_OPT = typer.Option(None, "--dataset", help="HDF5 dataset [logits].")
+COLUMN_OPT = typer.Option(None, "--column", help="Parquet column.")
+LABELS_OPT = typer.Option([], "--labels", "-l",
+                          help="Labels: .npy, .txt/.csv, .h5 or .parquet; FILE#NAME picks a "
+                               "dataset or column. Repeat for several levels.")
+
+
+
 class InputKind(str, Enum):
     logits = "logits"
     probs = "probs"
@@ -68,9 +80,9 @@ def build(
                                      help="Output by extension: .nwk/.newick (Newick), .json "
                                           "(l2h tree), .npy (scipy linkage); - is Newick on "
                                           "stdout. Repeat for several."),
-    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names, one a line."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
-    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    names: Optional[Path] = NAMES_OPT,
+    dataset: Optional[str] = DATASET_OPT,
+    column: Optional[str] = COLUMN_OPT,
     input_kind: InputKind = typer.Option(InputKind.logits, "--input",
                                          help="Whether INPUT holds logits or probabilities."),
     aggregate: Aggregate = typer.Option(Aggregate.sum, "--aggregate",
@@ -129,15 +141,12 @@ def _open_levels(logits: str, labels: List[str]) -> list:
 
 @app.command()
 def evaluate(
-    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    tree: str = TREE_ARG,
     logits: str = typer.Argument(..., help="Logits of the evaluated points (any input format)."),
-    labels: List[str] = typer.Option([], "--labels", "-l",
-                                     help="Labels: .npy, .txt/.csv, .h5 or .parquet; FILE#NAME "
-                                          "picks a dataset or column. Repeat for levels."),
-    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names, for Newick trees "
-                                                                "labelled by name."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
-    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    labels: List[str] = LABELS_OPT,
+    names: Optional[Path] = NAMES_OPT,
+    dataset: Optional[str] = DATASET_OPT,
+    column: Optional[str] = COLUMN_OPT,
     json_out: Optional[str] = typer.Option(None, "--json", help="Also write the metrics as "
                                                                 "JSON (- for stdout)."),
 ) -> None:
@@ -178,23 +187,21 @@ def evaluate(
 
 @app.command()
 def cut(
-    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    tree: str = TREE_ARG,
     logits: Optional[str] = typer.Argument(None, help="Logits: give to get the group of every "
                                                       "point instead of every leaf."),
     k: List[int] = typer.Option(..., "--k", "-k", help="Number of groups; repeat for several."),
     output: List[str] = typer.Option(["-"], "--output", "-o",
                                      help=".npy, .csv, .txt or - (stdout). One for all k "
                                           "(a column each) or one per --k."),
-    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names, for Newick trees "
-                                                                "labelled by name."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
-    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    names: Optional[Path] = NAMES_OPT,
+    dataset: Optional[str] = DATASET_OPT,
+    column: Optional[str] = COLUMN_OPT,
 ) -> None:
     """The flat clustering after the first K-k merges, for leaves or for points.
 
     Groups are numbered 0..k-1 in the order of their smallest leaf id."""
-    from .evaluation import leaf_blocks
-    from .partition import partition_format, write_partition
+    from .partition import partition_format
     from .treeio import load_tree
 
     with guarded():
@@ -209,53 +216,42 @@ def cut(
         jobs = ([(output[0], formats[0], list(range(len(k))))] if len(output) == 1
                 else [(o, f, [i]) for i, (o, f) in enumerate(zip(output, formats))])
         with progress_bar() as progress, AtomicOutputs() as outs:
-            reader = open_logits(logits, dataset, column) if logits else None
-            with reader if reader else _no_reader():
-                for path, fmt, cols in jobs:
-                    ks = [k[i] for i in cols]
-                    if reader is None:
-                        n = the_tree.n_leaves
-                        blocks = [(np.arange(n), table[:, cols])]
-                        header, row_names = ["leaf", "name"], the_tree.names
-                    else:
-                        n = reader.n_rows
-                        blocks = _point_blocks(reader, the_tree.n_leaves, table[:, cols],
-                                               progress)
-                        header, row_names = ["point"], None
-                    fill = (lambda fh, fmt=fmt, n=n, ks=ks, blocks=blocks, header=header,
-                            row_names=row_names:
-                            write_partition(fh, fmt, n, ks, blocks, header, row_names))
-                    if path == "-":
-                        fill(sys.stdout.buffer)
-                        sys.stdout.flush()
-                    else:
-                        outs.write(path, fill)
-                    if reader is not None and len(jobs) > 1:
-                        reader.close()
-                        reader = open_logits(logits, dataset, column)
+            for path, fmt, cols in jobs:
+                fill = _cut_writer(the_tree, table[:, cols], [k[i] for i in cols], fmt, logits,
+                                   dataset, column, progress)
+                if path == "-":
+                    fill(sys.stdout.buffer)
+                    sys.stdout.flush()
+                else:
+                    outs.write(path, fill)
 
 
-def _point_blocks(reader, n_leaves, groups_of_leaf, progress):
+def _cut_writer(tree, groups, ks, fmt, logits, dataset, column, progress):
+    """A function writing one cut output: per leaf, or per point of LOGITS (streamed)."""
     from .evaluation import leaf_blocks
-    start = 0
-    for a in leaf_blocks(reader, n_leaves, progress=progress):
-        yield np.arange(start, start + len(a)), groups_of_leaf[a]
-        start += len(a)
+    from .partition import write_partition
 
+    def fill(fh) -> None:
+        if logits is None:
+            write_partition(fh, fmt, tree.n_leaves, ks, [(np.arange(tree.n_leaves), groups)],
+                            ["leaf", "name"], tree.names)
+            return
+        with open_logits(logits, dataset, column) as reader:
+            def blocks():
+                start = 0
+                for a in leaf_blocks(reader, tree.n_leaves, progress=progress):
+                    yield np.arange(start, start + len(a)), groups[a]
+                    start += len(a)
+            write_partition(fh, fmt, reader.n_rows, ks, blocks(), ["point"])
 
-class _no_reader:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+    return fill
 
 
 @app.command("info")
 def info_command(
     path: str = typer.Argument(..., help="A logit file (.npy, .h5, .parquet, or -)."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
-    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    dataset: Optional[str] = DATASET_OPT,
+    column: Optional[str] = COLUMN_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Describe a logit file: format, shape, dtype, chunking, and argmax cluster sizes."""
@@ -304,17 +300,17 @@ def _leaf_label_counts(tree, logits: str, labels: List[str], dataset, column):
 
 @app.command()
 def show(
-    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    tree: str = TREE_ARG,
     logits: Optional[str] = typer.Argument(None, help="Logits of labelled points, with "
                                                       "--labels, to show purity."),
-    labels: List[str] = typer.Option([], "--labels", "-l", help="Labels of LOGITS' points."),
-    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names."),
+    labels: List[str] = LABELS_OPT,
+    names: Optional[Path] = NAMES_OPT,
     depth: Optional[int] = typer.Option(None, "--depth", min=1,
                                         help="Open every node down to this depth."),
     lines: int = typer.Option(60, "--lines", min=2, help="Without --depth: open the biggest "
                                                          "nodes first, within this many lines."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
-    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    dataset: Optional[str] = DATASET_OPT,
+    column: Optional[str] = COLUMN_OPT,
 ) -> None:
     """The tree in the terminal: sizes, mean confidence, purity; big parts collapsed."""
     from rich.console import Console
@@ -343,7 +339,7 @@ RENDER_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".html": "html",
 
 @app.command()
 def render(
-    tree: str = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick."),
+    tree: str = TREE_ARG,
     logits: Optional[str] = typer.Argument(None, help="Logits of labelled points, with "
                                                       "--labels, to show leaf purity."),
     output: List[str] = typer.Option(..., "--output", "-o",
@@ -351,13 +347,13 @@ def render(
                                           "self-contained page). Repeat for several."),
     color_by: Optional[Path] = typer.Option(None, "--color-by",
                                             help="One group name per leaf, to colour leaves."),
-    labels: List[str] = typer.Option([], "--labels", "-l", help="Labels of LOGITS' points."),
-    names: Optional[Path] = typer.Option(None, "--names", help="Leaf names."),
+    labels: List[str] = LABELS_OPT,
+    names: Optional[Path] = NAMES_OPT,
     layout: str = typer.Option("auto", "--layout",
                                help="auto (circular past 150 leaves), rectangular or circular."),
     title: Optional[str] = typer.Option(None, "--title", help="Title of the HTML page."),
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="HDF5 dataset [logits]."),
-    column: Optional[str] = typer.Option(None, "--column", help="Parquet column."),
+    dataset: Optional[str] = DATASET_OPT,
+    column: Optional[str] = COLUMN_OPT,
 ) -> None:
     """Draw the tree: a dendrogram figure, or an interactive page that works offline."""
     from .treeio import load_tree

@@ -93,22 +93,29 @@ def assign(block):
 
 
 @njit(nogil=True, cache=True)
+def _kept_top(row, keep):
+    """Largest kept value (branch-free, so it vectorises) and its first column; -1 if none."""
+    top = -np.inf
+    for j in range(row.shape[0]):
+        top = max(top, row[j] if keep[j] else -np.inf)
+    if top == -np.inf:
+        return top, -1
+    arg = 0
+    while not (keep[arg] and row[arg] == top):
+        arg += 1
+    return top, arg
+
+
+@njit(nogil=True, cache=True)
 def restricted_mass(rows, keep):
     n, k = rows.shape
     mass = np.zeros(k)
     vals = np.empty(k)
     bits = np.empty(k)
     for i in range(n):
-        row = rows[i]
-        top = -np.inf
-        for j in range(k):
-            top = max(top, row[j] if keep[j] else -np.inf)
-        if top == -np.inf:
-            continue
-        arg = 0
-        while not (keep[arg] and row[arg] == top):
-            arg += 1
-        mass[arg] += 1.0 / _sum_exp(row, np.float64(top), keep, vals, bits)
+        top, arg = _kept_top(rows[i], keep)
+        if arg >= 0:
+            mass[arg] += 1.0 / _sum_exp(rows[i], np.float64(top), keep, vals, bits)
     return mass
 
 
@@ -121,9 +128,7 @@ def column_mass(rows, columns):
     bits = np.empty(k)
     for i in range(n):
         row = rows[i]
-        top = -np.inf
-        for j in range(k):
-            top = max(top, row[j])
+        top, _ = _kept_top(row, keep)
         total = _sum_exp(row, np.float64(top), keep, vals, bits)
         for t in range(columns.shape[0]):
             out[t] += np.exp(np.float64(row[columns[t]]) - top) / total
