@@ -31,7 +31,7 @@ def split_spec(spec: str) -> tuple[str, str | None]:
 
 def read_labels(spec: str) -> Labels:
     path, name = split_spec(spec)
-    if not os.path.isfile(path):
+    if not os.path.exists(path) or os.path.isdir(path):
         raise UsageError(f"{path}: no such file")
     ext = os.path.splitext(path)[1].lower()
     if ext == ".npy":

@@ -140,3 +140,25 @@ def test_interrupt_leaves_no_output_and_no_temp_files(tmp_path):
     assert b"Traceback" not in err
     assert os.listdir(spill) == []
     assert not [p for p in os.listdir(tmp_path) if p.startswith("out") or ".part" in p]
+
+
+def test_piped_stderr_has_one_summary_line_and_no_progress_bar(z, tmp_path):
+    np.save(tmp_path / "z.npy", z)
+    proc = run_l2h("build", str(tmp_path / "z.npy"), "-o", str(tmp_path / "t.json"))
+    err = proc.stderr.decode()
+    assert proc.returncode == 0
+    assert err.startswith("built a 7-leaf tree from 300 points") and err.count("\n") == 1
+    assert "\x1b" not in err and "\r" not in err
+    quiet = run_l2h("-q", "build", str(tmp_path / "z.npy"), "-o", str(tmp_path / "t.json"))
+    assert quiet.returncode == 0 and quiet.stderr == b""
+
+
+def test_one_cluster_gives_a_one_leaf_tree_in_every_format(tmp_path):
+    np.save(tmp_path / "k1.npy", np.zeros((5, 1), dtype=np.float32))
+    proc = run_l2h("build", str(tmp_path / "k1.npy"), "--names", "/dev/stdin", "-o", "-",
+                   "-o", str(tmp_path / "t.json"), "-o", str(tmp_path / "z.npy"),
+                   stdin=b"only one\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b"'only one';\n"
+    assert json.loads((tmp_path / "t.json").read_text())["merges"] == []
+    assert np.load(tmp_path / "z.npy").shape == (0, 4)
