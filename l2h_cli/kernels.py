@@ -94,8 +94,8 @@ def restricted_mass(rows: np.ndarray, keep: np.ndarray, n_clusters: int) -> np.n
     top = sub[np.arange(len(sub)), r].astype(np.float64)
     live = ~np.isneginf(top)
     e = sub.astype(np.float64)
-    e -= top[:, None]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):  # rows with no live column: -inf - -inf, dropped below
+        e -= top[:, None]
         np.exp(e, out=e)
     w = 1.0 / e.sum(axis=1)
     return np.bincount(keep[r[live]], weights=w[live], minlength=n_clusters)

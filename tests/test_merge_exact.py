@@ -66,7 +66,7 @@ def test_blocks_spill_and_threads_do_not_change_merges(z, rows, spill):
 
 @settings(max_examples=15, deadline=None)
 @given(logit_matrices(max_n=150, max_k=10), st.integers(1, 9))
-def test_rows_reread_from_the_npy_file_give_the_same_merges(tmp_path_factory, z, rows):
+def test_npy_file_input_spilled_gives_the_reference_merges(tmp_path_factory, z, rows):
     path = tmp_path_factory.mktemp("npy") / "z.npy"
     np.save(path, z)
     got = merges_as_leaves(build_hierarchy(str(path), chunk_rows=rows, memory=1))
