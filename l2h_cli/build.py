@@ -87,7 +87,6 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
         rows = chunk_rows or plan_blocks(k, budget, pool.workers)
         store = _make_store(reader, input, budget, tmpdir)
         with store:
-            labels: list[np.ndarray] = []
             confs: list[np.ndarray] = []
             done = 0
 
@@ -100,14 +99,13 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
 
             for block, a, conf in pool.map(scan, _numbered(reader.blocks(rows))):
                 store.add(block, a)
-                labels.append(a.astype(np.int32))
                 confs.append(conf)
                 done += len(block)
                 report("read", done, n)
             if done != n:
                 raise InputError(f"{reader.path}: expected {n} rows, read {done}")
-            counts, conf_sum = _cluster_sums(np.concatenate(labels), np.concatenate(confs), k)
-            del labels, confs
+            counts, conf_sum = _cluster_sums(store.labels(), np.concatenate(confs), k)
+            del confs
             loop = MergeLoop(store, counts, conf_sum, pool, rows, progress)
             merges = loop.run(aggregate, strategy)
     children = [tuple(m) for m in merges]

@@ -38,6 +38,8 @@ def print_table(table: object, stderr: bool = False) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if state["quiet"]:
+        return
     err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
 
 

@@ -91,9 +91,15 @@ class RowStore:
     def _write(self, grouped: np.ndarray) -> None:
         self._file.write(memoryview(grouped.reshape(-1).view(np.uint8)))
 
+    def labels(self) -> np.ndarray:
+        """The argmax cluster of every row added, in input order."""
+        if len(self._labels) != 1:
+            self._labels = [np.concatenate(self._labels) if self._labels
+                            else np.empty(0, np.int32)]
+        return self._labels[0]
+
     def _finish(self) -> None:
-        labels = np.concatenate(self._labels) if self._labels else np.empty(0, np.int32)
-        self._labels = []
+        labels = self.labels()
         if not self.spilled:
             order = np.argsort(labels, kind="stable")
             counts = np.bincount(labels, minlength=self.n_cols)

@@ -122,6 +122,9 @@ def test_warnings_for_empty_clusters_and_duplicate_names(tmp_path):
     err = proc.stderr.decode()
     assert "argmax of no point" in err and "duplicate" in err
     assert "'Cat (2)'" in proc.stdout.decode()
+    quiet = run_l2h("-q", "build", str(tmp_path / "z.npy"), "--names", str(tmp_path / "n.txt"),
+                    "-o", "-")
+    assert quiet.returncode == 0 and quiet.stderr == b""
 
 
 def test_interrupt_leaves_no_output_and_no_temp_files(tmp_path):
