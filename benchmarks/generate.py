@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 from numpy.lib import format as npformat
 
 from l2h_cli.synthetic import hierarchical_blocks

@@ -284,18 +284,12 @@ def info_command(
 
 def _leaf_label_counts(tree, logits: str, labels: List[str], dataset, column):
     """Labelled points per leaf (for purity), from LOGITS and the first --labels."""
-    from .evaluation import leaf_blocks
-    from .metrics import contingency
+    from .evaluation import leaf_label_counts, point_leaves
 
-    levels = _open_levels(logits, labels)
-    level = levels[0]
+    level = _open_levels(logits, labels)[0]
     with open_logits(logits, dataset, column) as reader:
-        leaf = np.concatenate(list(leaf_blocks(reader, tree.n_leaves)))
-    if len(leaf) != len(level.codes):
-        from .errors import InputError
-        raise InputError(f"{level.source}: {len(level.codes)} labels for {len(leaf)} points")
-    return contingency(leaf, level.codes, tree.n_leaves, level.n_classes), \
-        [str(c) for c in level.classes]
+        leaf = point_leaves(reader, tree.n_leaves)
+    return leaf_label_counts(leaf, level, tree.n_leaves), [str(c) for c in level.classes]
 
 
 @app.command()

@@ -42,14 +42,19 @@ def point_leaves(reader: LogitReader, n_leaves: int, progress: Progress | None =
     return np.concatenate(list(leaf_blocks(reader, n_leaves, progress=progress)))
 
 
-def evaluate_level(tree: Tree, point_leaf: np.ndarray, labels: Labels) -> dict[str, Any]:
-    """All metrics for one label level; the flat ones on the cut with C groups (or the leaves
-    when the tree has fewer than C)."""
+def leaf_label_counts(point_leaf: np.ndarray, labels: Labels, n_leaves: int) -> np.ndarray:
+    """counts[leaf, y]: labelled points at each leaf."""
     if len(labels.codes) != len(point_leaf):
         raise InputError(f"{labels.source}: {len(labels.codes)} labels for "
                          f"{len(point_leaf)} points")
+    return contingency(point_leaf, labels.codes, n_leaves, labels.n_classes)
+
+
+def evaluate_level(tree: Tree, point_leaf: np.ndarray, labels: Labels) -> dict[str, Any]:
+    """All metrics for one label level; the flat ones on the cut with C groups (or the leaves
+    when the tree has fewer than C)."""
     k, c = tree.n_leaves, labels.n_classes
-    leaf_cont = contingency(point_leaf, labels.codes, k, c)
+    leaf_cont = leaf_label_counts(point_leaf, labels, k)
     cut_k = min(c, k)
     groups = tree.cut(cut_k)
     n_groups = int(groups.max()) + 1

@@ -25,32 +25,31 @@ class NodeStats:
 
 def node_stats(tree: Tree, label_counts: np.ndarray | None = None) -> NodeStats:
     """`label_counts[leaf, y]`: labelled points per leaf, for purity (optional)."""
-    k = tree.n_leaves
     n_leaves = tree.leaf_counts()
     points = conf = None
     if tree.sizes is not None:
-        points = np.zeros(tree.n_nodes)
-        points[:k] = tree.sizes
-        conf_mass = np.zeros(tree.n_nodes)
+        points = tree.node_sums(tree.sizes)
         if tree.confidences is not None:
-            conf_mass[:k] = np.nan_to_num(tree.confidences) * tree.sizes
-        for t, ch in enumerate(tree.children):
-            points[k + t] = points[list(ch)].sum()
-            conf_mass[k + t] = conf_mass[list(ch)].sum()
-        if tree.confidences is not None:
+            conf_mass = tree.node_sums(np.nan_to_num(tree.confidences) * tree.sizes)
             with np.errstate(invalid="ignore", divide="ignore"):
                 conf = np.where(points > 0, conf_mass / points, np.nan)
     purity = majority = None
     if label_counts is not None:
-        counts = np.zeros((tree.n_nodes, label_counts.shape[1]))
-        counts[:k] = label_counts
-        for t, ch in enumerate(tree.children):
-            counts[k + t] = counts[list(ch)].sum(axis=0)
+        counts = tree.node_sums(label_counts)
         totals = counts.sum(axis=1)
         majority = counts.argmax(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             purity = np.where(totals > 0, counts.max(axis=1) / totals, np.nan)
     return NodeStats(n_leaves, points, conf, purity, majority)
+
+
+def subtree_colors(tree: Tree, leaf_colors: list[str | None]) -> list[str | None]:
+    """Per node, the colour its leaves all share, or None when they differ."""
+    colors = list(leaf_colors) + [None] * len(tree.children)
+    for t, ch in enumerate(tree.children):
+        kids = {colors[c] for c in ch}
+        colors[tree.n_leaves + t] = kids.pop() if len(kids) == 1 else None
+    return colors
 
 
 def positions(tree: Tree) -> tuple[np.ndarray, np.ndarray, list[int]]:

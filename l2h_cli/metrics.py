@@ -113,10 +113,7 @@ def dendrogram_purity(tree: Tree, leaf_cont: np.ndarray) -> float:
     NaN when no two points share a label.
     """
     k = tree.n_leaves
-    counts = np.zeros((tree.n_nodes, leaf_cont.shape[1]), dtype=np.float64)
-    counts[:k] = leaf_cont
-    for t, ch in enumerate(tree.children):
-        counts[k + t] = counts[list(ch)].sum(axis=0)
+    counts = tree.node_sums(leaf_cont)
     sizes = counts.sum(axis=1)
     # Pairs whose lca is v, per label: all pairs under v minus those inside one child.
     pairs = np.zeros_like(counts)

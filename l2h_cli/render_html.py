@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .layout import node_stats
+from .layout import node_stats, subtree_colors
 from .render_plot import group_colors
 from .tree import Tree
 
@@ -28,10 +28,7 @@ def page(tree: Tree, title: str, groups: Sequence[str] | None = None,
     stats = node_stats(tree, label_counts)
     colors, legend = group_colors(groups) if groups is not None else ([None] * k, {})
     # A subtree whose leaves all share a group carries that group's colour.
-    node_color = list(colors) + [None] * len(tree.children)
-    for t, ch in enumerate(tree.children):
-        kid = {node_color[c] for c in ch}
-        node_color[k + t] = kid.pop() if len(kid) == 1 else None
+    node_color = subtree_colors(tree, colors)
     nodes = []
     for v in range(tree.n_nodes):
         node = {"id": v, "name": tree.names[v] if v < k else f"n{v}",
@@ -48,7 +45,7 @@ def page(tree: Tree, title: str, groups: Sequence[str] | None = None,
                 node["major"] = str(classes[int(stats.majority[v])])
         if v < k and groups is not None:
             node["group"] = str(groups[v])
-        if groups is not None and node_color[v]:
+        if node_color[v]:
             node["color"] = node_color[v]
         nodes.append(node)
     data = {"root": tree.root, "nodes": nodes, "legend": legend, "title": title}

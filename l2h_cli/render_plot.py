@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import UsageError
-from .layout import positions
+from .layout import positions, subtree_colors
 from .tree import Tree
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -51,20 +51,17 @@ def render_figure(tree: Tree, path: str, fmt: str, groups: Sequence[str] | None 
     circular = k > 150 if circular is None else circular
     colors, legend = group_colors(groups) if groups is not None else (["#222222"] * k, {})
     # A subtree whose leaves all share a group is drawn in that group's colour.
-    node_color = list(colors) + [None] * len(tree.children)
-    for t, ch in enumerate(tree.children):
-        kid_colors = {node_color[c] for c in ch}
-        node_color[k + t] = kid_colors.pop() if len(kid_colors) == 1 else None
+    node_color = subtree_colors(tree, colors if groups is not None else [None] * k)
     grey = "#555555"
     segments, seg_colors = [], []
     for t, ch in enumerate(tree.children):
         node = k + t
         for c in ch:
             segments.append([(x[c], y[c]), (x[c], y[node])])
-            seg_colors.append(node_color[c] if groups is not None and node_color[c] else grey)
+            seg_colors.append(node_color[c] or grey)
         xs = [x[c] for c in ch]
         segments.append([(min(xs), y[node]), (max(xs), y[node])])
-        seg_colors.append(node_color[node] if groups is not None and node_color[node] else grey)
+        seg_colors.append(node_color[node] or grey)
     label = [tree.names[v] + (f" ({purity[v]:.2f})" if purity is not None else "")
              for v in range(k)]
     font = float(np.clip(900 / max(k, 1), 2.0, 10.0))

@@ -92,6 +92,15 @@ class Tree:
                 depth[c] = depth[node] + 1
         return depth
 
+    def node_sums(self, leaf_values: np.ndarray) -> np.ndarray:
+        """Per node, the sum of `leaf_values` (one row or value per leaf) over its leaves."""
+        leaf_values = np.asarray(leaf_values, dtype=np.float64)
+        out = np.zeros((self.n_nodes,) + leaf_values.shape[1:])
+        out[: self.n_leaves] = leaf_values
+        for t, ch in enumerate(self.children):
+            out[self.n_leaves + t] = out[list(ch)].sum(axis=0)
+        return out
+
     def leaf_counts(self) -> np.ndarray:
         count = np.ones(self.n_nodes, dtype=np.int64)
         for t, ch in enumerate(self.children):

@@ -13,7 +13,6 @@ import pytest
 from l2h_cli import build_hierarchy
 from l2h_cli.evaluation import evaluate_level
 from l2h_cli.labels import Labels
-from l2h_cli.newick import to_newick
 from helpers import run_l2h
 from test_metrics import brute_cut
 

@@ -80,7 +80,6 @@ def brute_ari(pred, true):
     tp = np.sum(same_p & same_t)
     fp = np.sum(same_p & ~same_t)
     fn = np.sum(~same_p & same_t)
-    tn = np.sum(~same_p & ~same_t)
     if fp == 0 and fn == 0:
         return 1.0
     # Hubert and Arabie's ARI written with pair counts.
