@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from typing import Sequence
 
 import numpy as np
 
+from . import rawio
 from .errors import InputError
-from .kernels import assign, probs_to_logits
+from .kernels import Assignment, assign, probs_to_logits
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
 from .readers import ArrayReader, LogitReader, open_logits
@@ -48,11 +50,16 @@ def build_hierarchy(
     dataset: str | None = None,
     column: str | None = None,
     tmpdir: str | None = None,
+    reread: bool | None = None,
     progress: Progress | None = None,
 ) -> Tree:
     """Build the L2H hierarchy of the K clusters of an N x K logit (or probability) matrix.
 
     `source` is an array, an open reader, or a path (`.npy`, `.h5`, `.parquet`, `-`).
+    When the rows do not fit half of `memory`, the merge loop reads them again: from the input
+    file itself when it stores them plainly (a C-ordered .npy, a contiguous HDF5 dataset) and
+    `reread` allows it (None: when the file is at most half the RAM, so it stays cached), else
+    from a spill file in `tmpdir`.
     Returns a binary Tree whose merge t makes node K+t at height t+1.
     """
     if input not in ("logits", "probs"):
@@ -70,7 +77,7 @@ def build_hierarchy(
         reader, owned = ArrayReader(source), True
     try:
         return _build(reader, input, aggregate, strategy, names, budget, chunk_rows, workers,
-                      tmpdir, progress)
+                      tmpdir, reread, progress)
     finally:
         if owned:
             reader.close()
@@ -78,35 +85,40 @@ def build_hierarchy(
 
 def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
            names: Sequence[str] | None, budget: int, chunk_rows: int | None,
-           workers: int | None, tmpdir: str | None, progress: Progress | None) -> Tree:
+           workers: int | None, tmpdir: str | None, reread: bool | None,
+           progress: Progress | None) -> Tree:
     n, k = reader.shape
     if names is not None and len(names) != k:
         raise InputError(f"{len(names)} names for {k} clusters")
     report = progress or (lambda stage, done, total: None)
     with BlockPool(workers) as pool:
         rows = chunk_rows or plan_blocks(k, budget, pool.workers)
-        store = _make_store(reader, input, budget, tmpdir)
+        store = _make_store(reader, input, budget, tmpdir, reread)
         with store:
-            confs: list[np.ndarray] = []
+            parts: list[Assignment] = []
             done = 0
 
-            def scan(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            def scan(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, Assignment]:
                 start, block = item
                 if input == "probs":
                     block = probs_to_logits(block, start, reader.path)
-                a, conf = assign(block, start, reader.path)
-                return block, a, conf
+                return block, assign(block, start, reader.path)
 
-            for block, a, conf in pool.map(scan, _numbered(reader.blocks(rows))):
-                store.add(block, a)
-                confs.append(conf)
+            for block, part in pool.map(scan, _numbered(reader.blocks(rows))):
+                store.add(block, part.cluster)
+                # The argmax is kept once, by the store.
+                parts.append(part._replace(cluster=None))
                 done += len(block)
                 report("read", done, n)
             if done != n:
                 raise InputError(f"{reader.path}: expected {n} rows, read {done}")
-            counts, conf_sum = _cluster_sums(store.labels(), np.concatenate(confs), k)
-            del confs
-            loop = MergeLoop(store, counts, conf_sum, pool, rows, progress)
+            conf, runner, share = (np.concatenate([getattr(p, f) for p in parts])
+                                   for f in ("confidence", "runner_up", "share"))
+            del parts
+            counts, conf_sum = _cluster_sums(store.labels(), conf, k)
+            del conf
+            loop = MergeLoop(store, counts, conf_sum, pool, rows, progress,
+                             runner_up=(runner, share))
             merges = loop.run(aggregate, strategy)
     children = [tuple(m) for m in merges]
     return Tree(k, children, np.arange(1, k, dtype=np.float64), list(names or []),
@@ -115,15 +127,30 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
                       "input": input})
 
 
-def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None) -> RowStore:
-    """Rows in memory when they fit half the budget, else spilled to a temporary file in
-    runs of an eighth of the budget (two are staged at a time)."""
+def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None,
+                reread: bool | None) -> RowStore:
+    """Rows in memory when they fit half the budget; else read back from the input file when
+    it stores them plainly (and, unless `reread` is True, is small enough to stay in the page
+    cache: at most half the RAM); else spilled to a temporary file in runs of an eighth of the
+    budget (two are staged at a time)."""
     n, k = reader.shape
     dtype = reader.dtype if reader.dtype in (np.float32, np.float64) and input == "logits" \
         else np.dtype(np.float64)
-    spill = n * k * dtype.itemsize > budget // 2
-    return RowStore(n, k, dtype, spill, run_bytes=max(budget // 8, k * dtype.itemsize),
-                    tmpdir=tmpdir)
+    run_bytes = max(budget // 8, k * dtype.itemsize)
+    if n * k * dtype.itemsize <= budget // 2:
+        return RowStore(n, k, dtype, "memory")
+    raw = reader.raw_rows() if input == "logits" and reread is not False and rawio.supported() \
+        else None
+    if raw is not None and raw.dtype == dtype and (reread or n * raw.row_bytes <= _ram() // 2):
+        return RowStore(n, k, dtype, "source", source=raw)
+    return RowStore(n, k, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir)
+
+
+def _ram() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 def _cluster_sums(labels: np.ndarray, conf: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

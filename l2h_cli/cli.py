@@ -91,13 +91,18 @@ def build(
     strategy: Strategy = typer.Option(Strategy.lowest, "--strategy",
                                       help="lowest: merge the lowest-scoring group (L2H); "
                                            "all-pairs: the best of every ordered pair."),
-    memory: str = typer.Option("2G", "--memory", help="Memory budget; rows beyond it are "
-                                                      "spilled to a temporary file."),
+    memory: str = typer.Option("2G", "--memory", help="Memory budget; beyond it, rows are "
+                                                      "read again from INPUT or a spill file."),
     chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", min=1,
                                              help="Rows per block (default: from --memory)."),
     threads: int = typer.Option(2, "--threads", min=1, help="Worker threads."),
     tmpdir: Optional[Path] = typer.Option(None, "--tmpdir", file_okay=False, exists=True,
                                           help="Folder for the spill file [TMPDIR]."),
+    reread: Optional[bool] = typer.Option(None, "--reread/--spill",
+                                          help="Beyond --memory, read rows again from INPUT "
+                                               "(a C-ordered .npy or contiguous HDF5) or copy "
+                                               "them to a spill file [default: reread when "
+                                               "INPUT is at most half the RAM]."),
 ) -> None:
     """Build the L2H hierarchy of the clusters of a logit matrix."""
     with guarded():
@@ -114,7 +119,8 @@ def build(
             tree = build_hierarchy(reader, input=input_kind.value, aggregate=aggregate.value,
                                    strategy=strategy.value, names=leaf_names, memory=budget,
                                    chunk_rows=chunk_rows, workers=threads,
-                                   tmpdir=str(tmpdir) if tmpdir else None, progress=progress)
+                                   tmpdir=str(tmpdir) if tmpdir else None, reread=reread,
+                                   progress=progress)
         with AtomicOutputs() as outs:
             for path, fmt in formats:
                 if path != "-":

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .errors import InputError
@@ -20,6 +22,10 @@ except ImportError:
 #: "numba" when the compiled kernels are installed, else "numpy"; tests switch it.
 BACKEND = "numba" if _compiled is not None and os.environ.get("L2H_KERNELS") != "numpy" \
     else "numpy"
+
+#: Below this gap to the row max (in nats), a runner-up's share is computed with its own shift
+#: rather than from exponentials taken at the row max, which would be near float64's bottom.
+DEEP = -600.0
 
 _COMPILED_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -56,28 +62,54 @@ def probs_to_logits(block: np.ndarray, start: int, path: str) -> np.ndarray:
         return np.log(p)
 
 
-def assign(block: np.ndarray, start: int, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Argmax cluster (ties: lowest index) and softmax confidence of each row.
+class Assignment(NamedTuple):
+    """What the first pass learns about each row of a block."""
+    cluster: np.ndarray      # argmax (ties: lowest index)
+    confidence: np.ndarray   # softmax probability of the argmax
+    runner_up: np.ndarray    # argmax of the other columns, -1 when they are all -inf
+    share: np.ndarray        # its softmax probability among the other columns
 
+
+def assign(block: np.ndarray, start: int, path: str) -> Assignment:
+    """Argmax, confidence, runner-up and its share of every row.
+
+    The runner-up and share are SPEC steps 2-3 for a point whose own cluster is `low` on its
+    own, so the merge loop never re-reads the points of a single cluster.
     Also rejects NaN, +inf, and rows whose logits are all -inf."""
     if BACKEND == "numba" and block.dtype in _COMPILED_TYPES:
-        a, conf, bad, kind = _compiled.assign(block)
+        a, conf, runner, share, bad, kind = _compiled.assign(block, DEEP)
         if bad < 0:
-            return a, conf
+            return Assignment(a, conf, runner, share)
         if kind == 1:
             check_logits(block[bad:bad + 1], start + bad, path)
         raise InputError(f"{path}: row {start + bad} has no finite logit (all are -inf)")
     check_logits(block, start, path)
+    rows = np.arange(len(block))
     a = np.argmax(block, axis=1)
-    top = block[np.arange(len(block)), a].astype(np.float64)
+    top = block[rows, a].astype(np.float64)
     if np.isneginf(top).any():
         row = int(np.flatnonzero(np.isneginf(top))[0])
         raise InputError(f"{path}: row {start + row} has no finite logit (all are -inf)")
     shifted = block.astype(np.float64)
     shifted -= top[:, None]
+    shifted[rows, a] = -np.inf
+    runner = np.argmax(shifted, axis=1).astype(np.int32)
+    gap = shifted[rows, runner]
     np.exp(shifted, out=shifted)
-    conf = 1.0 / shifted.sum(axis=1)
-    return a, conf
+    # The others summed on their own, then the argmax's exp(0) = 1 added: no probability is
+    # ever one minus another.
+    others = shifted.sum(axis=1)
+    conf = 1.0 / (1.0 + others)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.exp(gap) / others
+    dead = np.isneginf(gap)
+    runner[dead], share[dead] = -1, 0.0
+    # Where exp(gap) is near the bottom of float64, shift by the runner-up instead.
+    for i in np.flatnonzero((gap <= DEEP) & ~dead):
+        z = block[i].astype(np.float64)
+        z[a[i]] = -np.inf
+        share[i] = 1.0 / np.exp(z - z[runner[i]]).sum()
+    return Assignment(a, conf, runner, share)
 
 
 def restricted_mass(rows: np.ndarray, keep: np.ndarray, n_clusters: int) -> np.ndarray:

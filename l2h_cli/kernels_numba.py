@@ -8,6 +8,7 @@ to about one ulp. Sums of exponentials stay in float64, shifted by the (restrict
 
 from __future__ import annotations
 
+import ctypes
 import math
 
 import numpy as np
@@ -63,11 +64,19 @@ def _dot(vals, scale):
 
 
 @njit(nogil=True, cache=True)
-def assign(block):
-    """(argmax, confidence, first bad row or -1, kind: 1 NaN/+inf, 2 all -inf)."""
+def assign(block, deep):
+    """(argmax, confidence, runner-up, share, first bad row or -1, kind: 1 NaN/+inf, 2 all -inf).
+
+    The runner-up is the argmax of the other columns (-1 if they are all -inf) and the share is
+    its softmax probability among them: SPEC step 2 for the point when its cluster alone is
+    `low`, from the same exponentials as the confidence, unless it is more than `-deep` below
+    the max.
+    """
     n, k = block.shape
     a = np.empty(n, dtype=np.int64)
     conf = np.empty(n)
+    runner = np.empty(n, dtype=np.int32)
+    share = np.empty(n)
     keep = np.ones(k, dtype=np.bool_)
     vals = np.empty(k)
     bits = np.empty(k)
@@ -81,15 +90,30 @@ def assign(block):
             bad |= not v < np.inf
             top = max(top, v)
         if bad:
-            return a, conf, i, 1
+            return a, conf, runner, share, i, 1
         if top == -np.inf:
-            return a, conf, i, 2
+            return a, conf, runner, share, i, 2
         arg = 0
         while row[arg] != top:
             arg += 1
         a[i] = arg
-        conf[i] = 1.0 / _sum_exp(row, np.float64(top), keep, vals, bits)
-    return a, conf, -1, 0
+        keep[arg] = False
+        second, r = _kept_top(row, keep)
+        # The others summed on their own, then the argmax's exp(0) = 1 added: no probability
+        # is ever one minus another.
+        others = _sum_exp(row, np.float64(top), keep, vals, bits)
+        conf[i] = 1.0 / (1.0 + others)
+        runner[i] = r
+        if r < 0:
+            share[i] = 0.0
+        elif np.float64(second) - top > deep:
+            # The runner-up's term exactly as it entered the sum (so a lone term gives 1).
+            share[i] = vals[r] * bits[r] / others
+        else:
+            # exp(second - top) is near the bottom of float64: shift by the runner-up instead.
+            share[i] = 1.0 / _sum_exp(row, np.float64(second), keep, vals, bits)
+        keep[arg] = True
+    return a, conf, runner, share, -1, 0
 
 
 @njit(nogil=True, cache=True)
@@ -133,3 +157,36 @@ def column_mass(rows, columns):
         for t in range(columns.shape[0]):
             out[t] += np.exp(np.float64(row[columns[t]]) - top) / total
     return out
+
+
+try:  # POSIX only; elsewhere rows are never read back by position (rawio.supported)
+    _pread = ctypes.CDLL(None, use_errno=True).pread
+    _pread.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int64]
+    _pread.restype = ctypes.c_ssize_t
+except (OSError, TypeError, AttributeError):
+    _pread = None
+
+
+# Not cached: numba cannot cache code that calls through a ctypes pointer (compiling takes
+# about a tenth of a second, and only builds that read rows back pay it).
+@njit(nogil=True)
+def read_rows(fd, offset, row_bytes, rows, out):
+    """Read rows `rows` of a raw row-major file into `out`, one pread per run of consecutive
+    rows; 0, or -1 when the file ends early or a read fails."""
+    base = out.ctypes.data
+    n = rows.shape[0]
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and rows[j] == rows[j - 1] + 1:
+            j += 1
+        want = (j - i) * row_bytes
+        got = 0
+        while got < want:
+            step = _pread(fd, base + i * row_bytes + got, want - got,
+                          offset + rows[i] * row_bytes + got)
+            if step <= 0:
+                return -1
+            got += step
+        i = j
+    return 0

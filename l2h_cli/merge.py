@@ -55,7 +55,11 @@ class _Groups:
 
 class MergeLoop:
     def __init__(self, store: RowStore, counts: np.ndarray, conf_sum: np.ndarray,
-                 pool: BlockPool, block_rows: int, progress: Progress | None = None) -> None:
+                 pool: BlockPool, block_rows: int, progress: Progress | None = None,
+                 runner_up: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """`runner_up`: per point (in input order), the argmax of its other columns (-1 if
+        none) and its softmax share among them (kernels.assign), so that a cluster that is
+        `low` on its own costs no re-read."""
         self.store = store
         self.k = len(counts)
         self.counts = counts
@@ -63,16 +67,26 @@ class MergeLoop:
         self.pool = pool
         self.block_rows = block_rows
         self.progress = progress or (lambda stage, done, total: None)
+        self.runner_up = runner_up
+        if runner_up is not None:
+            self._points = np.argsort(store.labels(), kind="stable")
+            self._starts = np.concatenate(([0], np.cumsum(counts)))
 
     def mass(self, clusters: Sequence[int]) -> np.ndarray:
         """SPEC steps 2-3: restricted-softmax mass per cluster from the points of `clusters`."""
+        if len(clusters) == 1 and self.runner_up is not None:
+            c = clusters[0]
+            points = self._points[self._starts[c]:self._starts[c + 1]]
+            runner, share = self.runner_up[0][points], self.runner_up[1][points]
+            live = runner >= 0
+            return np.bincount(runner[live], weights=share[live], minlength=self.k)
         keep = np.ones(self.k, dtype=bool)
         keep[list(clusters)] = False
         keep_idx = np.flatnonzero(keep)
         total = np.zeros(self.k)
         if not keep_idx.size:
             return total
-        for part in self.pool.map(lambda rows: restricted_mass(rows, keep_idx, self.k),
+        for part in self.pool.map(lambda load: restricted_mass(load(), keep_idx, self.k),
                                   self.store.rows(clusters, self.block_rows)):
             total += part
         return total
@@ -107,10 +121,10 @@ class MergeLoop:
 
         def blocks():
             for h in occupied:
-                for rows in self.store.rows([h], self.block_rows):
-                    yield h, rows
+                for load in self.store.rows([h], self.block_rows):
+                    yield h, load
 
-        for h, part in self.pool.map(lambda item: (item[0], column_mass(item[1], empty)),
+        for h, part in self.pool.map(lambda item: (item[0], column_mass(item[1](), empty)),
                                      blocks()):
             given[h] += part
         for j, c in enumerate(empty):

@@ -20,7 +20,8 @@ def run_l2h(*args: str, stdin: bytes | None = None, cwd: str | None = None
 
 
 def write_all_layouts(z: np.ndarray, folder) -> dict[str, str]:
-    """The matrix as .npy, .h5 (chunked and compressed), and three Parquet layouts."""
+    """The matrix as .npy, .h5 (chunked and compressed; and contiguous), and three Parquet
+    layouts."""
     n, k = z.shape
     paths = {}
     paths["npy"] = str(folder / "z.npy")
@@ -30,6 +31,9 @@ def write_all_layouts(z: np.ndarray, folder) -> dict[str, str]:
         f.create_dataset("logits", data=z, chunks=(max(1, min(n, 7)), max(1, min(k, 3))),
                          compression="gzip")
         f.create_dataset("labels", data=np.arange(n) % 3)
+    paths["h5_flat"] = str(folder / "flat.h5")
+    with h5py.File(paths["h5_flat"], "w") as f:
+        f.create_dataset("logits", data=z)
     flat = pa.array(z.reshape(-1))
     paths["pq_fixed"] = str(folder / "fixed.parquet")
     pq.write_table(pa.table({"logits": pa.FixedSizeListArray.from_arrays(flat, k)}),

@@ -65,11 +65,13 @@ def test_blocks_spill_and_threads_do_not_change_merges(z, rows, spill):
 
 
 @settings(max_examples=15, deadline=None)
-@given(logit_matrices(max_n=150, max_k=10), st.integers(1, 9))
-def test_npy_file_input_spilled_gives_the_reference_merges(tmp_path_factory, z, rows):
+@given(logit_matrices(max_n=150, max_k=10), st.integers(1, 9), st.booleans())
+def test_npy_file_input_reread_or_spilled_gives_the_reference_merges(tmp_path_factory, z, rows,
+                                                                     reread):
     path = tmp_path_factory.mktemp("npy") / "z.npy"
     np.save(path, z)
-    got = merges_as_leaves(build_hierarchy(str(path), chunk_rows=rows, memory=1))
+    got = merges_as_leaves(build_hierarchy(str(path), chunk_rows=rows, memory=1,
+                                           reread=reread))
     assert got == reference_l2h(z)
 
 
@@ -128,3 +130,35 @@ def test_one_cluster_is_a_one_leaf_tree():
 def test_point_with_all_restricted_logits_neg_inf_gives_nothing():
     z = np.array([[0.0, -np.inf, -np.inf], [0.0, 1.0, -np.inf], [-np.inf, -np.inf, 2.0]])
     assert ours(z) == reference_l2h(z)
+
+
+@SETTINGS
+@given(logit_matrices(max_n=30, max_k=8, allow_empty=False))
+def test_runner_up_and_share_follow_their_definition(z):
+    """assign's runner-up share is SPEC step 2 for a point whose own cluster is `low`."""
+    got = kernels.assign(z, 0, "z")
+    for i, row in enumerate(z.astype(np.float64)):
+        others = row.copy()
+        others[got.cluster[i]] = -np.inf
+        if np.isneginf(others).all():
+            assert got.runner_up[i] == -1 and got.share[i] == 0.0
+            continue
+        r = int(np.argmax(others))
+        assert got.runner_up[i] == r
+        assert got.share[i] == pytest.approx(1.0 / np.exp(others - others[r]).sum(), rel=1e-13)
+
+
+def test_runner_up_far_below_the_max_keeps_full_precision():
+    # exp(-700) and exp(-701) are near float64's bottom next to the max; the share must still
+    # be 1 / (1 + e^-1), and a runner-up 800 below the max must not vanish.
+    z = np.array([[0.0, -700.0, -701.0], [0.0, -800.0, -2000.0], [-900.0, 0.0, -700.5]])
+    got = kernels.assign(z, 0, "z")
+    assert list(got.runner_up) == [1, 1, 2]
+    assert got.share == pytest.approx([1 / (1 + np.exp(-1.0)), 1.0, 1 / (1 + np.exp(-199.5))],
+                                      rel=1e-14)
+    assert ours(z) == reference_l2h(z)
+
+
+def test_lone_runner_up_gets_exactly_one():
+    z = np.array([[0.5, 0.25, -np.inf], [-np.inf, 2.0, 1.0]], dtype=np.float32)
+    assert list(kernels.assign(z, 0, "z").share) == [1.0, 1.0]

@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from l2h_cli import InputError, UsageError, build_hierarchy, open_logits
+from l2h_cli import InputError, UsageError, build_hierarchy, kernels, open_logits
+from l2h_cli.rawio import RowReader
 from l2h_cli.readers.npy import NpyReader
 from helpers import write_all_layouts
 
@@ -18,7 +19,7 @@ def z():
     return np.random.default_rng(5).normal(size=(53, 6)).astype(np.float32)
 
 
-@pytest.mark.parametrize("layout", ["npy", "h5", "pq_fixed", "pq_list", "pq_cols"])
+@pytest.mark.parametrize("layout", ["npy", "h5", "h5_flat", "pq_fixed", "pq_list", "pq_cols"])
 @pytest.mark.parametrize("rows", [1, 5, 7, 100])
 def test_every_layout_reads_back_the_matrix(z, tmp_path, layout, rows):
     path = write_all_layouts(z, tmp_path)[layout]
@@ -42,6 +43,44 @@ def test_same_tree_from_every_layout(z, tmp_path):
     paths = write_all_layouts(z, tmp_path)
     trees = {name: build_hierarchy(p, chunk_rows=4).children for name, p in paths.items()}
     assert len({tuple(t) for t in trees.values()}) == 1, trees
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_plain_rows_are_read_back_by_position(z, tmp_path, monkeypatch, backend):
+    if backend == "numba" and kernels._compiled is None:
+        pytest.skip("numba is not installed")
+    monkeypatch.setattr(kernels, "BACKEND", backend)
+    paths = write_all_layouts(z, tmp_path)
+    rows = np.array([0, 1, 2, 9, 10, 30, 52, 4, 5])  # runs, gaps, and a step back
+    for layout in ("npy", "h5_flat"):
+        with open_logits(paths[layout]) as reader:
+            raw = reader.raw_rows()
+        assert raw is not None, layout
+        source = RowReader(raw)
+        try:
+            assert np.array_equal(source.read(rows), z[rows])
+            with pytest.raises(InputError, match="cannot read rows back"):
+                source.read(np.array([len(z)]))
+        finally:
+            source.close()
+
+
+def test_only_plain_layouts_are_read_back(z, tmp_path):
+    paths = write_all_layouts(z, tmp_path)
+    np.save(tmp_path / "be.npy", z.astype(">f4"))
+    np.save(tmp_path / "f.npy", np.asfortranarray(z))
+    paths.update(be=str(tmp_path / "be.npy"), fortran=str(tmp_path / "f.npy"))
+    for layout in ("h5", "pq_fixed", "pq_list", "pq_cols", "be", "fortran"):
+        with open_logits(paths[layout]) as reader:
+            assert reader.raw_rows() is None, layout
+
+
+@pytest.mark.parametrize("reread", [True, False])
+def test_same_tree_from_every_layout_beyond_the_memory_budget(z, tmp_path, reread):
+    paths = write_all_layouts(z, tmp_path)
+    expected = build_hierarchy(z).children
+    for name, p in paths.items():
+        assert build_hierarchy(p, chunk_rows=4, memory=1, reread=reread).children == expected, name
 
 
 def test_stdin_stream(z, monkeypatch):

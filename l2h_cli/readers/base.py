@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import InputError
+from ..rawio import RawRows
 
 #: Aim for row blocks of about this many bytes of input.
 DEFAULT_BLOCK_BYTES = 16 * 2**20
@@ -37,6 +38,11 @@ class LogitReader(ABC):
     @abstractmethod
     def blocks(self, rows: int) -> Iterator[np.ndarray]:
         """Yield consecutive blocks of at most `rows` rows covering the matrix once."""
+
+    def raw_rows(self) -> RawRows | None:
+        """Where the rows lie in the file, when it holds them as plain native-endian
+        row-major values that can be read back by position; else None."""
+        return None
 
     def info(self) -> dict[str, Any]:
         return {"path": self.path, "format": self.format, "shape": list(self.shape),

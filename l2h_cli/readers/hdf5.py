@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
+from ..rawio import RawRows
 from .base import DEFAULT_BLOCK_BYTES, LogitReader, check_dtype, check_shape
 
 DEFAULT_DATASET = "logits"
@@ -72,6 +73,13 @@ class H5Reader(LogitReader):
                 raise InputError(f"{self.path}: cannot read rows {start}..{start + m - 1} of "
                                  f"'{self.dataset}' ({exc})") from None
             yield block
+
+    def raw_rows(self) -> RawRows | None:
+        # A contiguous, unfiltered dataset is one row-major run of bytes in the file.
+        if self.chunks or not self.dtype.isnative:
+            return None
+        offset = self._dset.id.get_offset()
+        return None if offset is None else RawRows(self.path, offset, self.dtype, self.n_cols)
 
     def info(self) -> dict[str, Any]:
         out = super().info()

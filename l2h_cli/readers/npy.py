@@ -14,6 +14,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import InputError
+from ..rawio import RawRows
 from .base import LogitReader, check_dtype, check_shape
 
 
@@ -70,6 +71,11 @@ class NpyReader(LogitReader):
                                      f"{start + got // row_bytes}")
                 got += chunk
             yield block if self.dtype.isnative else block.astype(native)
+
+    def raw_rows(self) -> RawRows | None:
+        if self._stream or self._fortran or not self.dtype.isnative:
+            return None
+        return RawRows(self.path, self._offset, self.dtype, self.n_cols)
 
     def _fortran_blocks(self, rows: int) -> Iterator[np.ndarray]:
         # Column-major data has no contiguous row blocks; a memory map is the practical way.
