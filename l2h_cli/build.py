@@ -141,7 +141,7 @@ def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None
         return RowStore(n, k, dtype, "memory")
     raw = reader.raw_rows() if input == "logits" and reread is not False and rawio.supported() \
         else None
-    if raw is not None and raw.dtype == dtype and (reread or n * raw.row_bytes <= _ram() // 2):
+    if raw is not None and raw.dtype == dtype and (reread or n * k * dtype.itemsize <= _ram() // 2):
         return RowStore(n, k, dtype, "source", source=raw)
     return RowStore(n, k, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir)
 

@@ -8,11 +8,10 @@ to about one ulp. Sums of exponentials stay in float64, shifted by the (restrict
 
 from __future__ import annotations
 
-import ctypes
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -131,16 +130,56 @@ def _kept_top(row, keep):
 
 
 @njit(nogil=True, cache=True)
-def restricted_mass(rows, keep):
-    n, k = rows.shape
+def _add_row_mass(row, keep, mass, vals, bits):
+    top, arg = _kept_top(row, keep)
+    if arg >= 0:
+        mass[arg] += 1.0 / _sum_exp(row, np.float64(top), keep, vals, bits)
+
+
+@njit(nogil=True, cache=True)
+def restricted_mass(matrix, points, keep):
+    """SPEC steps 2-3 over the rows `points` of an in-memory matrix."""
+    k = matrix.shape[1]
     mass = np.zeros(k)
     vals = np.empty(k)
     bits = np.empty(k)
-    for i in range(n):
-        top, arg = _kept_top(rows[i], keep)
-        if arg >= 0:
-            mass[arg] += 1.0 / _sum_exp(rows[i], np.float64(top), keep, vals, bits)
+    for i in points:
+        _add_row_mass(matrix[i], keep, mass, vals, bits)
     return mass
+
+
+_pread = types.ExternalFunction("pread", types.intp(types.int32, types.voidptr, types.uintp,
+                                                    types.int64))
+
+
+@njit(nogil=True, cache=True)
+def restricted_mass_file(fd, offset, positions, keep, buf):
+    """SPEC steps 2-3 over rows of a raw file at `positions`: each run of consecutive
+    positions (up to the rows of `buf`) is read with one pread and used while it is still in
+    cache. Returns (mass, 0), or (partial mass, -1) when a read fails or comes up short."""
+    k = buf.shape[1]
+    row_bytes = k * buf.itemsize
+    mass = np.zeros(k)
+    vals = np.empty(k)
+    bits = np.empty(k)
+    n = positions.shape[0]
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and j - i < buf.shape[0] and positions[j] == positions[j - 1] + 1:
+            j += 1
+        want = (j - i) * row_bytes
+        got = 0
+        while got < want:
+            step = _pread(fd, buf.ctypes.data + got, want - got,
+                          offset + positions[i] * row_bytes + got)
+            if step <= 0:
+                return mass, -1
+            got += step
+        for t in range(j - i):
+            _add_row_mass(buf[t], keep, mass, vals, bits)
+        i = j
+    return mass, 0
 
 
 @njit(nogil=True, cache=True)
@@ -159,34 +198,3 @@ def column_mass(rows, columns):
     return out
 
 
-try:  # POSIX only; elsewhere rows are never read back by position (rawio.supported)
-    _pread = ctypes.CDLL(None, use_errno=True).pread
-    _pread.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int64]
-    _pread.restype = ctypes.c_ssize_t
-except (OSError, TypeError, AttributeError):
-    _pread = None
-
-
-# Not cached: numba cannot cache code that calls through a ctypes pointer (compiling takes
-# about a tenth of a second, and only builds that read rows back pay it).
-@njit(nogil=True)
-def read_rows(fd, offset, row_bytes, rows, out):
-    """Read rows `rows` of a raw row-major file into `out`, one pread per run of consecutive
-    rows; 0, or -1 when the file ends early or a read fails."""
-    base = out.ctypes.data
-    n = rows.shape[0]
-    i = 0
-    while i < n:
-        j = i + 1
-        while j < n and rows[j] == rows[j - 1] + 1:
-            j += 1
-        want = (j - i) * row_bytes
-        got = 0
-        while got < want:
-            step = _pread(fd, base + i * row_bytes + got, want - got,
-                          offset + rows[i] * row_bytes + got)
-            if step <= 0:
-                return -1
-            got += step
-        i = j
-    return 0

@@ -86,8 +86,9 @@ class MergeLoop:
         total = np.zeros(self.k)
         if not keep_idx.size:
             return total
-        for part in self.pool.map(lambda load: restricted_mass(load(), keep_idx, self.k),
-                                  self.store.rows(clusters, self.block_rows)):
+        rows = self.store.rows_ready()
+        for part in self.pool.map(lambda points: restricted_mass(rows, points, keep_idx, self.k),
+                                  self.store.blocks(clusters, self.block_rows)):
             total += part
         return total
 
@@ -121,10 +122,11 @@ class MergeLoop:
 
         def blocks():
             for h in occupied:
-                for load in self.store.rows([h], self.block_rows):
-                    yield h, load
+                for points in self.store.blocks([h], self.block_rows):
+                    yield h, points
 
-        for h, part in self.pool.map(lambda item: (item[0], column_mass(item[1](), empty)),
+        for h, part in self.pool.map(lambda item: (item[0],
+                                                   column_mass(self.store.read(item[1]), empty)),
                                      blocks()):
             given[h] += part
         for j, c in enumerate(empty):

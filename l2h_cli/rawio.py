@@ -1,8 +1,9 @@
-"""Rows read back by position from a file that stores them plainly (a C-ordered .npy, a
-contiguous HDF5 dataset), so a build need not copy the matrix into a spill file.
+"""Rows read back by position from a file that stores them plainly: the input itself (a
+C-ordered .npy, a contiguous HDF5 dataset) or the build's spill file.
 
-One positional read per run of consecutive rows. With the compiled extra the reads are issued
-from compiled code on the worker threads, without the interpreter in between.
+One positional read per run of consecutive positions. The compiled kernels read and compute in
+one loop (kernels_numba.restricted_mass_file); `RowReader.read` serves the NumPy kernels and
+the few other callers.
 """
 
 from __future__ import annotations
@@ -12,20 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
 from .errors import InputError
 
 
 @dataclass(frozen=True)
 class RawRows:
+    """Where a file keeps an N x n_cols matrix of native-endian values, row after row."""
     path: str
     offset: int          # byte offset of row 0
-    dtype: np.dtype      # native byte order
+    dtype: np.dtype
     n_cols: int
-
-    @property
-    def row_bytes(self) -> int:
-        return self.n_cols * self.dtype.itemsize
 
 
 def supported() -> bool:
@@ -33,44 +30,51 @@ def supported() -> bool:
 
 
 class RowReader:
-    """An open file of raw rows; `read` is safe to call from several threads at once."""
+    """Rows of a raw row-major file; row i sits at position `positions[i]` (at position i
+    when `positions` is None). Safe to use from several threads at once."""
 
-    def __init__(self, raw: RawRows) -> None:
-        self.raw = raw
-        self._fd = os.open(raw.path, os.O_RDONLY)
+    def __init__(self, fd: int, offset: int, dtype: np.dtype, n_cols: int, name: str,
+                 positions: np.ndarray | None = None, owns_fd: bool = False) -> None:
+        self.fd, self.offset, self.n_cols, self.name = fd, offset, n_cols, name
+        self.dtype = np.dtype(dtype)
+        self.row_bytes = n_cols * self.dtype.itemsize
+        self.positions = positions
+        self._owns_fd = owns_fd
+
+    @classmethod
+    def open(cls, raw: RawRows) -> "RowReader":
+        return cls(os.open(raw.path, os.O_RDONLY), raw.offset, raw.dtype, raw.n_cols,
+                   raw.path, owns_fd=True)
+
+    def where(self, rows: np.ndarray) -> np.ndarray:
+        """File positions of these rows, as int64."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return rows if self.positions is None else self.positions[rows].astype(np.int64)
 
     def read(self, rows: np.ndarray) -> np.ndarray:
-        """The rows with these (sorted within runs) indices, in that order."""
-        raw = self.raw
-        out = np.empty((len(rows), raw.n_cols), dtype=raw.dtype)
-        if kernels.BACKEND == "numba":
-            from .kernels_numba import read_rows
-            ok = read_rows(self._fd, raw.offset, raw.row_bytes,
-                           rows.astype(np.int64, copy=False), out) == 0
-        else:
-            ok = _read_rows(self._fd, raw.offset, raw.row_bytes, rows, out)
-        if not ok:
-            raise InputError(f"{raw.path}: cannot read rows back (did the file change during "
-                             "the build?)")
+        """The rows with these indices, in that order."""
+        where = self.where(rows)
+        out = np.empty((len(where), self.n_cols), dtype=self.dtype)
+        flat = memoryview(out.reshape(-1).view(np.uint8))
+        breaks = np.flatnonzero(np.diff(where) != 1) + 1
+        for start, stop in zip(np.concatenate(([0], breaks)),
+                               np.concatenate((breaks, [len(where)]))):
+            want = (stop - start) * self.row_bytes
+            dest = flat[start * self.row_bytes:stop * self.row_bytes]
+            got = 0
+            while got < want:
+                n = os.preadv(self.fd, [dest[got:]],
+                              self.offset + int(where[start]) * self.row_bytes + got)
+                if n <= 0:
+                    raise self.error()
+                got += n
         return out
 
+    def error(self) -> InputError:
+        return InputError(f"{self.name}: cannot read rows back (did the file change during the "
+                          "build?)")
+
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-
-def _read_rows(fd: int, offset: int, row_bytes: int, rows: np.ndarray, out: np.ndarray) -> bool:
-    flat = memoryview(out.reshape(-1).view(np.uint8))
-    # Runs of consecutive row indices: one read each.
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    for start, stop in zip(np.concatenate(([0], breaks)), np.concatenate((breaks, [len(rows)]))):
-        want = (stop - start) * row_bytes
-        dest = flat[start * row_bytes:stop * row_bytes]
-        got = 0
-        while got < want:
-            n = os.preadv(fd, [dest[got:]], offset + int(rows[start]) * row_bytes + got)
-            if n <= 0:
-                return False
-            got += n
-    return True
+        if self._owns_fd and self.fd >= 0:
+            os.close(self.fd)
+        self.fd = -1

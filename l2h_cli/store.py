@@ -13,16 +13,15 @@ Three places to hold them (`mode`):
 
 Points come back grouped by cluster, in the order of the clusters asked for and by row index
 within a cluster, wherever they are held, so every input gives the same blocks and sums.
-`rows` yields loaders, functions that read one block when called, so the reading happens on the
-worker threads next to the arithmetic.
+The store hands out blocks of row indices; `rows` (the matrix, or a RowReader over the file
+that holds them) is what kernels.restricted_mass reads them from, on the worker threads.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -34,8 +33,6 @@ MIN_SPLIT_ROWS = 256
 
 MODES = ("memory", "source", "spill")
 
-Loader = Callable[[], np.ndarray]
-
 
 class RowStore:
     def __init__(self, n_rows: int, n_cols: int, dtype: np.dtype, mode: str,
@@ -46,22 +43,21 @@ class RowStore:
         self.n_rows, self.n_cols = n_rows, n_cols
         self.dtype = np.dtype(dtype)
         self.mode = mode
-        self.spilled = mode == "spill"
-        self._row_bytes = n_cols * self.dtype.itemsize
         self._labels: list[np.ndarray] = []
         self._index: list[np.ndarray] | None = None
         self._filled = 0
-        self._matrix = self._source = self._file = None
+        self.rows: np.ndarray | RowReader | None = None
+        self._file = None
         if mode == "memory":
-            self._matrix = np.empty((n_rows, n_cols), dtype=self.dtype)
+            self.rows = np.empty((n_rows, n_cols), dtype=self.dtype)
             return
         if mode == "source":
             if source is None or source.dtype != self.dtype or source.n_cols != n_cols:
                 raise ValueError("mode 'source' needs the raw layout of the input's rows")
-            self._source = RowReader(source)
+            self.rows = RowReader.open(source)
             return
         self._file = tempfile.TemporaryFile(prefix="l2h-spill-", dir=tmpdir)
-        self._run_rows = max(1, run_bytes // self._row_bytes)
+        self._run_rows = max(1, run_bytes // (n_cols * self.dtype.itemsize))
         # Two staging buffers: one fills while the other is written by a background thread.
         self._stage = [np.empty((min(self._run_rows, n_rows), n_cols), dtype=self.dtype)
                        for _ in range(2)]
@@ -69,46 +65,40 @@ class RowStore:
         self._current, self._staged = 0, 0
         self._writer = ThreadPoolExecutor(1)
         self._pending: Future | None = None
-        self._end = 0
-        # Per cluster: list of (byte offset, rows) segments, one per run that holds it.
-        self._segments: list[list[tuple[int, int]]] = [[] for _ in range(n_cols)]
+        # Where each input row went in the spill file (in rows).
+        self._positions = np.empty(n_rows, dtype=np.int64)
 
     def add(self, rows: np.ndarray, labels: np.ndarray) -> None:
         labels = np.asarray(labels, dtype=np.int32)
         self._labels.append(labels)
-        if self._matrix is not None:
-            self._matrix[self._filled:self._filled + len(rows)] = rows
-            self._filled += len(rows)
-        if not self.spilled:
-            return
-        done = 0
-        while done < len(rows):
-            take = min(len(rows) - done, self._run_rows - self._staged)
-            stage = self._stage[self._current]
-            stage[self._staged:self._staged + take] = rows[done:done + take]
-            self._stage_labels[self._staged:self._staged + take] = labels[done:done + take]
-            self._staged += take
-            done += take
-            if self._staged == self._run_rows:
-                self._flush_run()
+        if self.mode == "memory":
+            self.rows[self._filled:self._filled + len(rows)] = rows
+        elif self.mode == "spill":
+            done = 0
+            while done < len(rows):
+                take = min(len(rows) - done, self._run_rows - self._staged)
+                stage = self._stage[self._current]
+                stage[self._staged:self._staged + take] = rows[done:done + take]
+                self._stage_labels[self._staged:self._staged + take] = labels[done:done + take]
+                self._staged += take
+                done += take
+                if self._staged == self._run_rows:
+                    self._flush_run(self._filled + done - self._staged)
+        self._filled += len(rows)
 
-    def _flush_run(self) -> None:
+    def _flush_run(self, first_row: int) -> None:
+        """Write the staged rows (input rows first_row...) sorted by cluster, so the points of
+        a cluster are contiguous in each run."""
         if not self._staged:
             return
         m = self._staged
-        labels = self._stage_labels[:m]
-        order = np.argsort(labels, kind="stable")
-        counts = np.bincount(labels, minlength=self.n_cols)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        for c in np.flatnonzero(counts):
-            self._segments[c].append((self._end + int(starts[c]) * self._row_bytes,
-                                      int(counts[c])))
+        order = np.argsort(self._stage_labels[:m], kind="stable")
+        # Runs are written in input order, so this run starts at spill row `first_row`.
+        self._positions[first_row + order] = first_row + np.arange(m)
         if self._pending is not None:
             self._pending.result()  # the other buffer is free again
-        stage = self._stage[self._current]
-        grouped = stage[:m][order]
+        grouped = self._stage[self._current][:m][order]
         self._pending = self._writer.submit(self._write, grouped)
-        self._end += grouped.nbytes
         self._current, self._staged = 1 - self._current, 0
 
     def _write(self, grouped: np.ndarray) -> None:
@@ -123,85 +113,54 @@ class RowStore:
 
     def _finish(self) -> None:
         labels = self.labels()
-        if not self.spilled:
-            order = np.argsort(labels, kind="stable")
-            counts = np.bincount(labels, minlength=self.n_cols)
-            self._index = np.split(order, np.cumsum(counts)[:-1])
-            return
-        self._flush_run()
-        if self._pending is not None:
-            self._pending.result()
-        self._file.flush()
-        self._stage = []
-        self._index = []
+        order = np.argsort(labels, kind="stable")
+        counts = np.bincount(labels, minlength=self.n_cols)
+        self._index = np.split(order, np.cumsum(counts)[:-1])
+        if self.mode == "spill":
+            self._flush_run(self._filled - self._staged)
+            if self._pending is not None:
+                self._pending.result()
+            self._file.flush()
+            self._stage = []
+            self.rows = RowReader(self._file.fileno(), 0, self.dtype, self.n_cols,
+                                  "the spill file", positions=self._positions)
+
+    def rows_ready(self) -> np.ndarray | RowReader:
+        """`rows`, once every row has been added."""
+        if self._index is None:
+            self._finish()
+        return self.rows
 
     def count(self, clusters: Sequence[int]) -> int:
-        if self._index is None:
-            self._finish()
-        if self.spilled:
-            return sum(n for c in clusters for _, n in self._segments[c])
+        self.rows_ready()
         return sum(len(self._index[c]) for c in clusters)
 
-    def rows(self, clusters: Sequence[int], max_rows: int) -> Iterator[Loader]:
-        """Loaders of the rows of every point whose argmax is in `clusters`, in blocks of
-        at most max_rows."""
-        if self._index is None:
-            self._finish()
+    def blocks(self, clusters: Sequence[int], max_rows: int) -> Iterator[np.ndarray]:
+        """Indices of every point whose argmax is in `clusters`, by cluster in that order and
+        by index within a cluster, in blocks of at most max_rows."""
         total = self.count(clusters)
         step = min(max_rows, max(MIN_SPLIT_ROWS, -(-total // 2)))
-        if self.spilled:
-            for pieces in self._plan_segments(clusters, step):
-                yield lambda pieces=pieces: self._read_pieces(pieces)
-            return
         points = np.concatenate([self._index[c] for c in clusters]) if len(clusters) \
             else np.empty(0, np.int64)
-        read = self._source.read if self._source is not None else self._matrix.__getitem__
         for start in range(0, len(points), step):
-            yield lambda part=points[start:start + step]: read(part)
+            yield points[start:start + step]
 
-    def _plan_segments(self, clusters: Sequence[int], step: int
-                       ) -> Iterator[list[tuple[int, int]]]:
-        """Blocks of at most `step` rows, each as (byte offset, rows) pieces of the spill."""
-        pieces: list[tuple[int, int]] = []
-        filled = 0
-        for c in clusters:
-            for offset, n in self._segments[c]:
-                while n:
-                    take = min(n, step - filled)
-                    pieces.append((offset, take))
-                    filled += take
-                    offset += take * self._row_bytes
-                    n -= take
-                    if filled == step:
-                        yield pieces
-                        pieces, filled = [], 0
-        if pieces:
-            yield pieces
-
-    def _read_pieces(self, pieces: list[tuple[int, int]]) -> np.ndarray:
-        fd = self._file.fileno()
-        block = np.empty((sum(n for _, n in pieces), self.n_cols), dtype=self.dtype)
-        flat = memoryview(block.reshape(-1).view(np.uint8))
-        pos = 0
-        for offset, n in pieces:
-            size = n * self._row_bytes
-            got = 0
-            while got < size:
-                got += os.preadv(fd, [flat[pos + got:pos + size]], offset + got)
-            pos += size
-        return block
+    def read(self, points: np.ndarray) -> np.ndarray:
+        """The rows of these points, as an array."""
+        rows = self.rows_ready()
+        return rows[points] if isinstance(rows, np.ndarray) else rows.read(points)
 
     def close(self) -> None:
-        if self._source is not None:
-            self._source.close()
-        if self.spilled:
+        if isinstance(self.rows, RowReader):
+            self.rows.close()
+        if self.mode == "spill":
             if self._pending is not None:
                 self._pending.cancel()
             self._writer.shutdown(wait=True)
             if self._file is not None:
                 self._file.close()
                 self._file = None
-        self._matrix = None
+        self.rows = None
 
     def __enter__(self) -> "RowStore":
         return self

@@ -10,6 +10,7 @@ import pytest
 
 from l2h_cli import InputError, UsageError, build_hierarchy, kernels, open_logits
 from l2h_cli.rawio import RowReader
+from l2h_cli.store import MODES, RowStore
 from l2h_cli.readers.npy import NpyReader
 from helpers import write_all_layouts
 
@@ -51,18 +52,41 @@ def test_plain_rows_are_read_back_by_position(z, tmp_path, monkeypatch, backend)
         pytest.skip("numba is not installed")
     monkeypatch.setattr(kernels, "BACKEND", backend)
     paths = write_all_layouts(z, tmp_path)
-    rows = np.array([0, 1, 2, 9, 10, 30, 52, 4, 5])  # runs, gaps, and a step back
+    # A run longer than the compiled kernel's read buffer, gaps, and steps back.
+    rows = np.r_[0:20, 30, 52, 4, 5]
+    keep = np.array([0, 2, 3, 5])
     for layout in ("npy", "h5_flat"):
         with open_logits(paths[layout]) as reader:
             raw = reader.raw_rows()
         assert raw is not None, layout
-        source = RowReader(raw)
+        source = RowReader.open(raw)
         try:
             assert np.array_equal(source.read(rows), z[rows])
-            with pytest.raises(InputError, match="cannot read rows back"):
-                source.read(np.array([len(z)]))
+            # Same rows in the same order: the same sums, to the last bit.
+            assert np.array_equal(kernels.restricted_mass(source, rows, keep, z.shape[1]),
+                                  kernels.restricted_mass(z, rows, keep, z.shape[1]))
+            for bad in (lambda: source.read(np.array([len(z)])),
+                        lambda: kernels.restricted_mass(source, np.array([len(z)]), keep, 6)):
+                with pytest.raises(InputError, match="cannot read rows back"):
+                    bad()
         finally:
             source.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_store_gives_back_the_rows_grouped_by_cluster(z, tmp_path, mode):
+    path = write_all_layouts(z, tmp_path)["npy"]
+    labels = np.argmax(z, axis=1)
+    with open_logits(path) as reader:
+        raw = reader.raw_rows()
+    # Runs of 4 rows, so the spill file holds several cluster-sorted runs.
+    with RowStore(*z.shape, z.dtype, mode, run_bytes=4 * z[0].nbytes, source=raw) as store:
+        for start in range(0, len(z), 7):
+            store.add(z[start:start + 7], labels[start:start + 7])
+        points = np.concatenate(list(store.blocks([3, 0, 5], max_rows=5)))
+        expected = np.concatenate([np.flatnonzero(labels == c) for c in (3, 0, 5)])
+        assert np.array_equal(points, expected)
+        assert np.array_equal(store.read(points), z[points])
 
 
 def test_only_plain_layouts_are_read_back(z, tmp_path):
@@ -75,7 +99,7 @@ def test_only_plain_layouts_are_read_back(z, tmp_path):
             assert reader.raw_rows() is None, layout
 
 
-@pytest.mark.parametrize("reread", [True, False])
+@pytest.mark.parametrize("reread", [None, True, False])
 def test_same_tree_from_every_layout_beyond_the_memory_budget(z, tmp_path, reread):
     paths = write_all_layouts(z, tmp_path)
     expected = build_hierarchy(z).children
