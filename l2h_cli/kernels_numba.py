@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 from numba import njit, types
+from numba.extending import intrinsic
 
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
@@ -24,10 +25,10 @@ _FLOOR = -708.0
 
 
 @njit(fastmath={"contract"}, nogil=True, cache=True)
-def _sum_exp(row, shift, keep, vals, bits):
-    """sum over j with keep[j] of exp(row[j] - shift), for row[j] <= shift."""
-    n = row.shape[0]
-    for j in range(n):
+def _sum_exp(row, shift, keep, terms):
+    """Sum over j with keep[j] of exp(row[j] - shift), for row[j] <= shift; each term is left
+    in terms[j] (0 where not kept)."""
+    for j in range(row.shape[0]):
         x = np.float64(row[j]) - shift
         live = keep[j] and x > _FLOOR
         x = max(x, _FLOOR)
@@ -44,21 +45,19 @@ def _sum_exp(row, shift, keep, vals, bits):
         a5 = _C[10] + r * _C[11]
         a6 = _C[12] + r * _C[13]
         p = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + (r4 * r4) * ((a4 + r2 * a5) + r4 * a6)
-        vals[j] = p if live else 0.0
-        bits[j] = t
-    ib = bits.view(np.int64)
-    for j in range(n):
-        ib[j] = (ib[j] - _SHIFTER_BITS + 1023) << 52
-    return _dot(vals, bits)
+        # 2**k from its bits: k sits in the low bits of t.
+        scale = _int_as_float((np.int64(_float_bits(t)) - _SHIFTER_BITS + 1023) << 52)
+        terms[j] = p * scale if live else 0.0
+    return _total(terms)
 
 
-@njit(fastmath={"reassoc", "contract"}, nogil=True, cache=True)
-def _dot(vals, scale):
+@njit(fastmath={"reassoc"}, nogil=True, cache=True)
+def _total(terms):
     # Reassociation lets LLVM sum in vector lanes; all terms are >= 0, so the order changes
     # only the last bits.
     s = 0.0
-    for j in range(vals.shape[0]):
-        s += vals[j] * scale[j]
+    for j in range(terms.shape[0]):
+        s += terms[j]
     return s
 
 
@@ -77,63 +76,118 @@ def assign(block, deep):
     runner = np.empty(n, dtype=np.int32)
     share = np.empty(n)
     keep = np.ones(k, dtype=np.bool_)
-    vals = np.empty(k)
-    bits = np.empty(k)
+    terms = np.empty(k)
     for i in range(n):
         row = block[i]
-        # Branch-free max (vectorises), then the first column that reaches it.
-        top = row[0]
         bad = False
         for j in range(k):
-            v = row[j]
-            bad |= not v < np.inf
-            top = max(top, v)
+            bad |= not row[j] < np.inf
         if bad:
             return a, conf, runner, share, i, 1
-        if top == -np.inf:
+        top, arg = _kept_top(row, keep)
+        if arg < 0:
             return a, conf, runner, share, i, 2
-        arg = 0
-        while row[arg] != top:
-            arg += 1
         a[i] = arg
         keep[arg] = False
         second, r = _kept_top(row, keep)
         # The others summed on their own, then the argmax's exp(0) = 1 added: no probability
         # is ever one minus another.
-        others = _sum_exp(row, np.float64(top), keep, vals, bits)
+        others = _sum_exp(row, top, keep, terms)
         conf[i] = 1.0 / (1.0 + others)
         runner[i] = r
         if r < 0:
             share[i] = 0.0
         elif np.float64(second) - top > deep:
             # The runner-up's term exactly as it entered the sum (so a lone term gives 1).
-            share[i] = vals[r] * bits[r] / others
+            share[i] = terms[r] / others
         else:
             # exp(second - top) is near the bottom of float64: shift by the runner-up instead.
-            share[i] = 1.0 / _sum_exp(row, np.float64(second), keep, vals, bits)
+            share[i] = 1.0 / _sum_exp(row, second, keep, terms)
         keep[arg] = True
     return a, conf, runner, share, -1, 0
 
 
+@intrinsic
+def _float_bits(typingctx, x):
+    """The bits of a float32 or float64 as a signed integer of the same width."""
+    width = {types.float32: types.int32, types.float64: types.int64}.get(x)
+    if width is None:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(width))
+    return width(x), codegen
+
+
+@intrinsic
+def _int_as_float(typingctx, x):
+    """The float64 whose bits are the int64 x."""
+    if x != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+    return types.float64(x), codegen
+
+
+_NO_KEY = np.int64(-2**63)
+_MAGNITUDE = np.int64(2**63 - 1)
+_LOW31 = np.int64(2**31 - 1)
+_LOW32 = np.int64(2**32 - 1)
+
+
+@njit(inline="always")
+def _key(x):
+    """An int64 that orders like the float x (NaN aside). Integer max reductions vectorise;
+    LLVM leaves a float max reduction scalar, several times slower."""
+    b = np.int64(_float_bits(x))
+    return b ^ ((b >> 63) & _MAGNITUDE)
+
+
+@njit(inline="always")
+def _key32(x):
+    """_key for a float32, within the int32 range."""
+    b = np.int64(_float_bits(x))
+    return b ^ ((b >> 63) & _LOW31)
+
+
 @njit(nogil=True, cache=True)
 def _kept_top(row, keep):
-    """Largest kept value (branch-free, so it vectorises) and its first column; -1 if none."""
-    top = -np.inf
-    for j in range(row.shape[0]):
-        top = max(top, row[j] if keep[j] else -np.inf)
-    if top == -np.inf:
-        return top, -1
-    arg = 0
-    while not (keep[arg] and row[arg] == top):
-        arg += 1
-    return top, arg
+    """Largest kept value and its first column; (-inf, -1) if no kept value is above -inf."""
+    n = row.shape[0]
+    top = _NO_KEY
+    if row.itemsize == 4:
+        # A float32 key fits in 32 bits: pack it over (2**32 - 1 - column), so one max finds
+        # the largest value and, among equal ones, the first column.
+        for j in range(n):
+            packed = (_key32(row[j]) << 32) | (_LOW32 - j)
+            top = max(top, packed if keep[j] else _NO_KEY)
+        if top == _NO_KEY:
+            return -np.inf, -1
+        arg = np.intp(_LOW32 - (top & _LOW32))
+    else:
+        for j in range(n):
+            top = max(top, _key(row[j]) if keep[j] else _NO_KEY)
+        if top == _NO_KEY:
+            return -np.inf, -1
+        arg = 0
+        while not (keep[arg] and _key(row[arg]) == top):
+            arg += 1
+    value = row[arg]
+    if value == -np.inf:
+        return -np.inf, -1
+    if value == 0:  # -0.0 and +0.0 have different keys but tie as values: the first of either
+        arg = 0
+        while not (keep[arg] and row[arg] == 0):
+            arg += 1
+    return np.float64(value), arg
 
 
 @njit(nogil=True, cache=True)
-def _add_row_mass(row, keep, mass, vals, bits):
+def _add_row_mass(row, keep, mass, terms):
     top, arg = _kept_top(row, keep)
     if arg >= 0:
-        mass[arg] += 1.0 / _sum_exp(row, np.float64(top), keep, vals, bits)
+        mass[arg] += 1.0 / _sum_exp(row, top, keep, terms)
 
 
 @njit(nogil=True, cache=True)
@@ -141,10 +195,9 @@ def restricted_mass(matrix, points, keep):
     """SPEC steps 2-3 over the rows `points` of an in-memory matrix."""
     k = matrix.shape[1]
     mass = np.zeros(k)
-    vals = np.empty(k)
-    bits = np.empty(k)
+    terms = np.empty(k)
     for i in points:
-        _add_row_mass(matrix[i], keep, mass, vals, bits)
+        _add_row_mass(matrix[i], keep, mass, terms)
     return mass
 
 
@@ -160,8 +213,7 @@ def restricted_mass_file(fd, offset, positions, keep, buf):
     k = buf.shape[1]
     row_bytes = k * buf.itemsize
     mass = np.zeros(k)
-    vals = np.empty(k)
-    bits = np.empty(k)
+    terms = np.empty(k)
     n = positions.shape[0]
     i = 0
     while i < n:
@@ -177,7 +229,7 @@ def restricted_mass_file(fd, offset, positions, keep, buf):
                 return mass, -1
             got += step
         for t in range(j - i):
-            _add_row_mass(buf[t], keep, mass, vals, bits)
+            _add_row_mass(buf[t], keep, mass, terms)
         i = j
     return mass, 0
 
@@ -187,12 +239,11 @@ def column_mass(rows, columns):
     n, k = rows.shape
     out = np.zeros(columns.shape[0])
     keep = np.ones(k, dtype=np.bool_)
-    vals = np.empty(k)
-    bits = np.empty(k)
+    terms = np.empty(k)
     for i in range(n):
         row = rows[i]
         top, _ = _kept_top(row, keep)
-        total = _sum_exp(row, np.float64(top), keep, vals, bits)
+        total = _sum_exp(row, top, keep, terms)
         for t in range(columns.shape[0]):
             out[t] += np.exp(np.float64(row[columns[t]]) - top) / total
     return out

@@ -162,3 +162,23 @@ def test_runner_up_far_below_the_max_keeps_full_precision():
 def test_lone_runner_up_gets_exactly_one():
     z = np.array([[0.5, 0.25, -np.inf], [-np.inf, 2.0, 1.0]], dtype=np.float32)
     assert list(kernels.assign(z, 0, "z").share) == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_kept_max_picks_the_first_of_equal_values(dtype, kernel_backend):
+    """The compiled kernels find the restricted max on integer keys (and, for float32, with
+    the column packed in); ties, -0.0 against +0.0 and -inf must come out as np.argmax has it."""
+    if kernels._compiled is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(3)
+    values = np.array([-np.inf, -2.5, -0.0, 0.0, 1.0, 1.0, 3.0, -1e-30, 1e-30], dtype=dtype)
+    for _ in range(400):
+        k = int(rng.integers(1, 12))
+        row = rng.choice(values, size=k)
+        keep = rng.random(k) < 0.7
+        top, arg = kernels._compiled._kept_top(row, keep)
+        kept = np.where(keep, row, -np.inf)
+        if not keep.any() or np.isneginf(kept).all():
+            assert arg == -1
+        else:
+            assert arg == int(np.argmax(kept)) and top == kept.max(), (row, keep)
