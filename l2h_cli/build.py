@@ -115,7 +115,7 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
             conf, runner, share = (np.concatenate([getattr(p, f) for p in parts])
                                    for f in ("confidence", "runner_up", "share"))
             del parts
-            counts, conf_sum = _cluster_sums(store.labels(), conf, k)
+            counts, conf_sum = _cluster_sums(store, conf, k)
             del conf
             loop = MergeLoop(store, counts, conf_sum, pool, rows, progress,
                              runner_up=(runner, share))
@@ -153,13 +153,11 @@ def _ram() -> int:
         return 0
 
 
-def _cluster_sums(labels: np.ndarray, conf: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _cluster_sums(store: RowStore, conf: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Points and exactly rounded confidence sums per cluster: independent of how the input
     was cut into blocks, so every input format gives the same tree."""
-    counts = np.bincount(labels, minlength=k).astype(np.int64)
-    order = np.argsort(labels, kind="stable")
-    parts = np.split(conf[order], np.cumsum(counts)[:-1])
-    return counts, np.array([math.fsum(p) for p in parts])
+    counts = np.bincount(store.labels(), minlength=k).astype(np.int64)
+    return counts, np.array([math.fsum(conf[store.points([c])]) for c in range(k)])
 
 
 def _numbered(blocks):

@@ -68,15 +68,11 @@ class MergeLoop:
         self.block_rows = block_rows
         self.progress = progress or (lambda stage, done, total: None)
         self.runner_up = runner_up
-        if runner_up is not None:
-            self._points = np.argsort(store.labels(), kind="stable")
-            self._starts = np.concatenate(([0], np.cumsum(counts)))
 
     def mass(self, clusters: Sequence[int]) -> np.ndarray:
         """SPEC steps 2-3: restricted-softmax mass per cluster from the points of `clusters`."""
         if len(clusters) == 1 and self.runner_up is not None:
-            c = clusters[0]
-            points = self._points[self._starts[c]:self._starts[c + 1]]
+            points = self.store.points(clusters)
             runner, share = self.runner_up[0][points], self.runner_up[1][points]
             live = runner >= 0
             return np.bincount(runner[live], weights=share[live], minlength=self.k)

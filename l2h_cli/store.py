@@ -131,17 +131,19 @@ class RowStore:
             self._finish()
         return self.rows
 
-    def count(self, clusters: Sequence[int]) -> int:
+    def points(self, clusters: Sequence[int]) -> np.ndarray:
+        """Indices of every point whose argmax is in `clusters`, by cluster in that order and
+        by index within a cluster."""
         self.rows_ready()
-        return sum(len(self._index[c]) for c in clusters)
+        if len(clusters) == 1:
+            return self._index[clusters[0]]
+        return np.concatenate([self._index[c] for c in clusters]) if len(clusters) \
+            else np.empty(0, np.int64)
 
     def blocks(self, clusters: Sequence[int], max_rows: int) -> Iterator[np.ndarray]:
-        """Indices of every point whose argmax is in `clusters`, by cluster in that order and
-        by index within a cluster, in blocks of at most max_rows."""
-        total = self.count(clusters)
-        step = min(max_rows, max(MIN_SPLIT_ROWS, -(-total // 2)))
-        points = np.concatenate([self._index[c] for c in clusters]) if len(clusters) \
-            else np.empty(0, np.int64)
+        """`points(clusters)` in blocks of at most max_rows."""
+        points = self.points(clusters)
+        step = min(max_rows, max(MIN_SPLIT_ROWS, -(-len(points) // 2)))
         for start in range(0, len(points), step):
             yield points[start:start + step]
 
