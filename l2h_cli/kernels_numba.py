@@ -3,7 +3,8 @@
 NumPy's float64 exp is not vectorised on AVX2 machines (about 6 ns a value). Here exp is
 written out: Cody-Waite reduction by ln 2, a degree-13 polynomial evaluated by Estrin's scheme,
 and the power of two assembled from integer bits, so LLVM vectorises it. It agrees with libm
-to about one ulp. Sums of exponentials stay in float64, shifted by the (restricted) row max.
+to about one ulp. Sums of exponentials stay in float64, shifted by the (restricted) row max,
+which is found with an integer max over keys that order like the floats.
 """
 
 from __future__ import annotations
