@@ -6,7 +6,10 @@ times the matrix in memory.
 
 from __future__ import annotations
 
+import threading
 import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator
 
 import numpy as np
@@ -15,6 +18,11 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError, L2HWarning
 from .base import LogitReader, check_dtype, check_shape
+
+
+#: Row groups up to this size (decoded) are read two at a time, each whole, on two threads;
+#: larger ones are streamed in batches.
+GROUP_BYTES = 64 * 2**20
 
 
 def _is_list(t: pa.DataType) -> bool:
@@ -93,16 +101,51 @@ class ParquetReader(LogitReader):
         return len(first.column(0)[0])
 
     def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        md = self._pf.metadata
+        groups = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+        if len(groups) > 1 and max(groups) * self.n_cols * self.dtype.itemsize <= GROUP_BYTES:
+            yield from self._blocks_by_group(rows, groups)
+            return
         start = 0
         try:
-            batches = self._pf.iter_batches(batch_size=rows, columns=self._columns)
-            for batch in batches:
-                block = (self._list_block(batch.column(0), start) if self.layout == "list"
-                         else self._columns_block(batch, start))
+            for batch in self._pf.iter_batches(batch_size=rows, columns=self._columns):
+                block = self._block(batch, start)
                 start += len(block)
                 yield block
         except pa.ArrowException as exc:
             raise InputError(f"{self.path}: cannot read row block at row {start} ({exc})") from None
+
+    def _blocks_by_group(self, rows: int, groups: list[int]) -> Iterator[np.ndarray]:
+        """Row groups decoded ahead on two threads (decoding lists is most of the time of a
+        Parquet read, and pyarrow releases the GIL), yielded in order."""
+        starts = np.concatenate(([0], np.cumsum(groups)))
+        local = threading.local()
+
+        def decode(i: int) -> list[np.ndarray]:
+            if not hasattr(local, "pf"):  # a ParquetFile is not shared between threads
+                local.pf = open_parquet(self.path)
+            out, start = [], int(starts[i])
+            try:
+                for batch in local.pf.iter_batches(batch_size=rows, row_groups=[i],
+                                                   columns=self._columns, use_threads=False):
+                    out.append(self._block(batch, start))
+                    start += len(out[-1])
+            except pa.ArrowException as exc:
+                raise InputError(f"{self.path}: cannot read row block at row {start} ({exc})") \
+                    from None
+            return out
+
+        with ThreadPoolExecutor(2) as pool:
+            ahead = deque(pool.submit(decode, i) for i in range(min(2, len(groups))))
+            for i in range(len(groups)):
+                blocks = ahead.popleft().result()
+                if i + 2 < len(groups):
+                    ahead.append(pool.submit(decode, i + 2))
+                yield from blocks
+
+    def _block(self, batch: pa.RecordBatch, start: int) -> np.ndarray:
+        return (self._list_block(batch.column(0), start) if self.layout == "list"
+                else self._columns_block(batch, start))
 
     def _list_block(self, col: pa.Array, start: int) -> np.ndarray:
         m, k = len(col), self.n_cols
