@@ -135,7 +135,8 @@ def test_interrupt_leaves_no_output_and_no_temp_files(tmp_path):
     env = dict(os.environ, TMPDIR=str(spill))
     proc = subprocess.Popen([sys.executable, "-m", "l2h_cli", "build", str(tmp_path / "big.npy"),
                              "-o", str(tmp_path / "out.json"), "--memory", "1M",
-                             "--chunk-rows", "64", "--strategy", "all-pairs"], stderr=subprocess.PIPE, env=env)
+                             "--chunk-rows", "64", "--strategy", "all-pairs", "--spill"],
+                            stderr=subprocess.PIPE, env=env)
     time.sleep(2.0)  # all-pairs with a spill takes several seconds
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -143,6 +144,17 @@ def test_interrupt_leaves_no_output_and_no_temp_files(tmp_path):
     assert b"Traceback" not in err
     assert os.listdir(spill) == []
     assert not [p for p in os.listdir(tmp_path) if p.startswith("out") or ".part" in p]
+
+
+def test_reread_and_spill_beyond_the_budget_give_the_in_memory_tree(z, tmp_path):
+    np.save(tmp_path / "z.npy", z)
+    trees = set()
+    for flags in ([], ["--memory", "1K"], ["--memory", "1K", "--reread"],
+                  ["--memory", "1K", "--spill"]):
+        proc = run_l2h("build", str(tmp_path / "z.npy"), "-o", "-", "--chunk-rows", "16", *flags)
+        assert proc.returncode == 0, proc.stderr
+        trees.add(proc.stdout)
+    assert len(trees) == 1
 
 
 def test_piped_stderr_has_one_summary_line_and_no_progress_bar(z, tmp_path):

@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from l2h_cli import InputError, UsageError, build_hierarchy, kernels, open_logits
-from l2h_cli.rawio import RowReader
+from l2h_cli.rawio import RawRows, RowReader
+from l2h_cli.readers import ArrayReader
 from l2h_cli.store import MODES, RowStore
 from l2h_cli.readers.npy import NpyReader
 from helpers import write_all_layouts
@@ -105,6 +106,21 @@ def test_same_tree_from_every_layout_beyond_the_memory_budget(z, tmp_path, rerea
     expected = build_hierarchy(z).children
     for name, p in paths.items():
         assert build_hierarchy(p, chunk_rows=4, memory=1, reread=reread).children == expected, name
+
+
+def test_input_that_changes_during_the_build_is_a_clean_error(z, tmp_path):
+    """Rows read back by position from a file that lost rows after the first pass."""
+    short = tmp_path / "short.npy"
+    np.save(short, z[:10])
+    with open_logits(str(short)) as reader:
+        offset = reader.raw_rows().offset
+
+    class Shrunk(ArrayReader):
+        def raw_rows(self) -> RawRows:
+            return RawRows(str(short), offset, self.dtype, self.n_cols)
+
+    with pytest.raises(InputError, match="cannot read rows back"):
+        build_hierarchy(Shrunk(z), memory=1, reread=True)
 
 
 def test_stdin_stream(z, monkeypatch):
