@@ -131,12 +131,12 @@ def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None
                 reread: bool | None) -> RowStore:
     """Rows in memory when they fit half the budget; else read back from the input file when
     it stores them plainly (and, unless `reread` is True, is small enough to stay in the page
-    cache: at most half the RAM); else spilled to a temporary file in runs of an eighth of the
+    cache: at most half the RAM); else spilled to a temporary file in runs of a sixteenth of the
     budget (two are staged at a time)."""
     n, k = reader.shape
     dtype = reader.dtype if reader.dtype in (np.float32, np.float64) and input == "logits" \
         else np.dtype(np.float64)
-    run_bytes = max(budget // 8, k * dtype.itemsize)
+    run_bytes = max(budget // 16, k * dtype.itemsize)
     if n * k * dtype.itemsize <= budget // 2:
         return RowStore(n, k, dtype, "memory")
     raw = reader.raw_rows() if input == "logits" and reread is not False and rawio.supported() \
