@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from typing import Sequence
 
 import numpy as np
 
 from . import rawio
-from .errors import InputError
+from .errors import InputError, L2HWarning
 from .kernels import Assignment, assign, probs_to_logits
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
@@ -143,6 +144,10 @@ def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None
         else None
     if raw is not None and raw.dtype == dtype and (reread or n * k * dtype.itemsize <= _ram() // 2):
         return RowStore(n, k, dtype, "source", source=raw)
+    if reread:
+        warnings.warn(f"{reader.path}: its rows cannot be read back by position (only a "
+                      "C-ordered .npy or a contiguous, unfiltered HDF5 dataset can); using a "
+                      "spill file", L2HWarning, stacklevel=4)
     return RowStore(n, k, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir)
 
 

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from l2h_cli import InputError, UsageError, build_hierarchy, kernels, open_logits
+from l2h_cli.errors import L2HWarning
 from l2h_cli.rawio import RawRows, RowReader
 from l2h_cli.readers import ArrayReader
 from l2h_cli.store import MODES, RowStore
@@ -106,6 +107,13 @@ def test_same_tree_from_every_layout_beyond_the_memory_budget(z, tmp_path, rerea
     expected = build_hierarchy(z).children
     for name, p in paths.items():
         assert build_hierarchy(p, chunk_rows=4, memory=1, reread=reread).children == expected, name
+
+
+def test_reread_of_a_file_without_plain_rows_warns_and_spills(z, tmp_path):
+    path = write_all_layouts(z, tmp_path)["pq_fixed"]
+    with pytest.warns(L2HWarning, match="cannot be read back by position"):
+        tree = build_hierarchy(path, memory=1, reread=True)
+    assert tree.children == build_hierarchy(z).children
 
 
 def test_input_that_changes_during_the_build_is_a_clean_error(z, tmp_path):
