@@ -6,23 +6,43 @@ probability is ever obtained as one minus another.
 
 from __future__ import annotations
 
+import importlib.util
 import os
-
-from typing import NamedTuple
+from types import ModuleType
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .errors import InputError
 from .rawio import RowReader
 
-try:  # the compiled kernels are an optional extra: pip install l2h[fast]
-    from . import kernels_numba as _compiled
-except ImportError:
-    _compiled = None
+#: "numba" when the compiled kernels are installed (pip install l2h[fast]), else "numpy";
+#: tests switch it.
+BACKEND = "numba" if importlib.util.find_spec("numba") is not None \
+    and os.environ.get("L2H_KERNELS") != "numpy" else "numpy"
 
-#: "numba" when the compiled kernels are installed, else "numpy"; tests switch it.
-BACKEND = "numba" if _compiled is not None and os.environ.get("L2H_KERNELS") != "numpy" \
-    else "numpy"
+_loaded: list[ModuleType] = []
+
+
+def _kernels() -> ModuleType | None:
+    """The compiled kernels, imported on first use: importing numba takes a third of a second,
+    which the commands that never call a kernel (evaluate, cut, show...) need not pay. None
+    (and the NumPy kernels from then on) when numba is installed but cannot be imported."""
+    global BACKEND
+    if not _loaded:
+        try:
+            from . import kernels_numba
+        except ImportError:
+            BACKEND = "numpy"
+            return None
+        _loaded.append(kernels_numba)
+    return _loaded[0]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_compiled":  # the compiled module, or None (for tests)
+        return _kernels()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Below this gap to the row max (in nats), a runner-up's share is computed with its own shift
 #: rather than from exponentials taken at the row max, which would be near float64's bottom.
@@ -80,8 +100,9 @@ def assign(block: np.ndarray, start: int, path: str) -> Assignment:
     The runner-up and share are SPEC steps 2-3 for a point whose own cluster is `low` on its
     own, so the merge loop never re-reads the points of a single cluster.
     Also rejects NaN, +inf, and rows whose logits are all -inf."""
-    if BACKEND == "numba" and block.dtype in _COMPILED_TYPES:
-        a, conf, runner, share, bad, kind = _compiled.assign(block, DEEP)
+    compiled = _kernels() if BACKEND == "numba" and block.dtype in _COMPILED_TYPES else None
+    if compiled is not None:
+        a, conf, runner, share, bad, kind = compiled.assign(block, DEEP)
         if bad < 0:
             return Assignment(a, conf, runner, share)
         if kind == 1:
@@ -123,15 +144,16 @@ def restricted_mass(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
 
     Rows whose kept logits are all -inf contribute nothing.
     """
-    if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES:
+    compiled = _kernels() if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES else None
+    if compiled is not None:
         mask = np.zeros(n_clusters, dtype=bool)
         mask[keep] = True
         if isinstance(rows, np.ndarray):
-            return _compiled.restricted_mass(rows, points, mask)
+            return compiled.restricted_mass(rows, points, mask)
         # A small buffer, so each row is used while it is still in cache.
         buf = np.empty((FILE_RUN_ROWS, rows.n_cols), dtype=rows.dtype)
-        mass, status = _compiled.restricted_mass_file(rows.fd, rows.offset, rows.where(points),
-                                                      mask, buf)
+        mass, status = compiled.restricted_mass_file(rows.fd, rows.offset, rows.where(points),
+                                                     mask, buf)
         if status < 0:
             raise rows.error()
         return mass
@@ -150,8 +172,9 @@ def restricted_mass(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
 
 def column_mass(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Total softmax probability the rows give each of `columns`."""
-    if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES:
-        return _compiled.column_mass(rows, columns)
+    compiled = _kernels() if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES else None
+    if compiled is not None:
+        return compiled.column_mass(rows, columns)
     shifted = rows.astype(np.float64)
     shifted -= shifted.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
