@@ -6,6 +6,7 @@ probability is ever obtained as one minus another.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from types import ModuleType
@@ -14,35 +15,37 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import InputError
-from .rawio import RowReader
+from .rawio import RowReader, take_rows
 
 #: "numba" when the compiled kernels are installed (pip install l2h[fast]), else "numpy";
 #: tests switch it.
 BACKEND = "numba" if importlib.util.find_spec("numba") is not None \
     and os.environ.get("L2H_KERNELS") != "numpy" else "numpy"
 
-_loaded: list[ModuleType] = []
-
-
+@functools.cache
 def _kernels() -> ModuleType | None:
     """The compiled kernels, imported on first use: importing numba takes a third of a second,
     which the commands that never call a kernel (evaluate, cut, show...) need not pay. None
     (and the NumPy kernels from then on) when numba is installed but cannot be imported."""
     global BACKEND
-    if not _loaded:
-        try:
-            from . import kernels_numba
-        except ImportError:
-            BACKEND = "numpy"
-            return None
-        _loaded.append(kernels_numba)
-    return _loaded[0]
+    try:
+        from . import kernels_numba
+    except ImportError:
+        BACKEND = "numpy"
+        return None
+    return kernels_numba
+
+
+def _compiled_for(dtype: np.dtype) -> ModuleType | None:
+    """The compiled kernels when they are in use and take this dtype, else None."""
+    return _kernels() if BACKEND == "numba" and dtype in _COMPILED_TYPES else None
 
 
 def __getattr__(name: str) -> Any:
     if name == "_compiled":  # the compiled module, or None (for tests)
         return _kernels()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Below this gap to the row max (in nats), a runner-up's share is computed with its own shift
 #: rather than from exponentials taken at the row max, which would be near float64's bottom.
@@ -100,7 +103,7 @@ def assign(block: np.ndarray, start: int, path: str) -> Assignment:
     The runner-up and share are SPEC steps 2-3 for a point whose own cluster is `low` on its
     own, so the merge loop never re-reads the points of a single cluster.
     Also rejects NaN, +inf, and rows whose logits are all -inf."""
-    compiled = _kernels() if BACKEND == "numba" and block.dtype in _COMPILED_TYPES else None
+    compiled = _compiled_for(block.dtype)
     if compiled is not None:
         a, conf, runner, share, bad, kind = compiled.assign(block, DEEP)
         if bad < 0:
@@ -144,7 +147,7 @@ def restricted_mass(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
 
     Rows whose kept logits are all -inf contribute nothing.
     """
-    compiled = _kernels() if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES else None
+    compiled = _compiled_for(rows.dtype)
     if compiled is not None:
         mask = np.zeros(n_clusters, dtype=bool)
         mask[keep] = True
@@ -157,7 +160,7 @@ def restricted_mass(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
         if status < 0:
             raise rows.error()
         return mass
-    block = rows[points] if isinstance(rows, np.ndarray) else rows.read(points)
+    block = take_rows(rows, points)
     sub = block[:, keep] if len(keep) < block.shape[1] else block
     r = np.argmax(sub, axis=1)
     top = sub[np.arange(len(sub)), r].astype(np.float64)
@@ -172,7 +175,7 @@ def restricted_mass(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
 
 def column_mass(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Total softmax probability the rows give each of `columns`."""
-    compiled = _kernels() if BACKEND == "numba" and rows.dtype in _COMPILED_TYPES else None
+    compiled = _compiled_for(rows.dtype)
     if compiled is not None:
         return compiled.column_mass(rows, columns)
     shifted = rows.astype(np.float64)

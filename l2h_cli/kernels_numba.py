@@ -248,5 +248,3 @@ def column_mass(rows, columns):
         for t in range(columns.shape[0]):
             out[t] += np.exp(np.float64(row[columns[t]]) - top) / total
     return out
-
-

@@ -49,7 +49,7 @@ class RowReader:
     def where(self, rows: np.ndarray) -> np.ndarray:
         """File positions of these rows, as int64."""
         rows = np.asarray(rows, dtype=np.int64)
-        return rows if self.positions is None else self.positions[rows].astype(np.int64)
+        return rows if self.positions is None else self.positions[rows]
 
     def read(self, rows: np.ndarray) -> np.ndarray:
         """The rows with these indices, in that order."""
@@ -78,3 +78,8 @@ class RowReader:
         if self._owns_fd and self.fd >= 0:
             os.close(self.fd)
         self.fd = -1
+
+
+def take_rows(rows: np.ndarray | RowReader, points: np.ndarray) -> np.ndarray:
+    """The rows of these points, from a matrix or a RowReader, as an array."""
+    return rows[points] if isinstance(rows, np.ndarray) else rows.read(points)

@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .rawio import RawRows, RowReader
+from .rawio import RawRows, RowReader, take_rows
 
 #: Groups with at least twice this many points are split in two or more blocks, so both
 #: worker threads get work even when a group is small.
@@ -149,8 +149,7 @@ class RowStore:
 
     def read(self, points: np.ndarray) -> np.ndarray:
         """The rows of these points, as an array."""
-        rows = self.rows_ready()
-        return rows[points] if isinstance(rows, np.ndarray) else rows.read(points)
+        return take_rows(self.rows_ready(), points)
 
     def close(self) -> None:
         if isinstance(self.rows, RowReader):
