@@ -22,6 +22,7 @@ from .rawio import RowReader, take_rows
 BACKEND = "numba" if importlib.util.find_spec("numba") is not None \
     and os.environ.get("L2H_KERNELS") != "numpy" else "numpy"
 
+
 @functools.cache
 def _kernels() -> ModuleType | None:
     """The compiled kernels, imported on first use: importing numba takes a third of a second,
