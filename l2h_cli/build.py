@@ -91,6 +91,12 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
     n, k = reader.shape
     if names is not None and len(names) != k:
         raise InputError(f"{len(names)} names for {k} clusters")
+    floor = minimum_memory(n, k)
+    if budget < floor:
+        warnings.warn(f"a memory budget of {budget / 2**20:.0f} MiB is below what this build "
+                      f"needs at least (about {floor / 2**20:.0f} MiB: the libraries, and "
+                      f"per-point state for {n} points); it will use more", L2HWarning,
+                      stacklevel=3)
     report = progress or (lambda stage, done, total: None)
     with BlockPool(workers) as pool:
         rows = chunk_rows or plan_blocks(k, budget, pool.workers)
@@ -121,11 +127,24 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
             loop = MergeLoop(store, counts, conf_sum, pool, rows, progress,
                              runner_up=(runner, share))
             merges = loop.run(aggregate, strategy)
+            # Rows read back during the loop must be the rows of the first pass.
+            reader.check_unchanged()
     children = [tuple(m) for m in merges]
     return Tree(k, children, np.arange(1, k, dtype=np.float64), list(names or []),
                 sizes=counts, confidences=loop.mean_conf,
                 meta={"aggregate": aggregate, "strategy": strategy, "n_points": n,
                       "input": input})
+
+
+#: Bytes a build holds per point whatever the budget (argmax, confidence, runner-up and its
+#: share, the cluster index), and the resident size of the interpreter and libraries.
+PER_POINT_BYTES = 40
+BASE_BYTES = 160 * 2**20
+
+
+def minimum_memory(n_rows: int, n_cols: int) -> int:
+    """About the least a build of an n_rows x n_cols matrix can take, in bytes."""
+    return BASE_BYTES + n_rows * PER_POINT_BYTES + plan_blocks(n_cols, 0, 2) * n_cols * 8 * 4 * 5
 
 
 def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None,

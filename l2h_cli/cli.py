@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import io
 import os
-import sys
 import time
 from enum import Enum
 from pathlib import Path
@@ -15,7 +14,7 @@ import typer
 
 from . import __version__
 from .build import build_hierarchy, parse_size
-from .console import guarded, info, print_table, progress_bar, state
+from .console import checkpoint, guarded, info, progress_bar, run, state, write_stdout
 from .errors import UsageError
 from .outputs import AtomicOutputs
 from .readers import open_logits
@@ -111,23 +110,21 @@ def build(
         except ValueError as exc:
             raise UsageError(f"--memory: {exc}") from None
         formats = [(o, "newick" if o == "-" else tree_format(o)) for o in output]
-        if sum(o == "-" for o, _ in formats) > 1:
-            raise UsageError("-o - (stdout) given more than once")
         started = time.perf_counter()
-        with progress_bar() as progress, open_logits(input, dataset, column) as reader:
-            leaf_names = read_names(str(names), reader.n_cols) if names is not None else None
-            tree = build_hierarchy(reader, input=input_kind.value, aggregate=aggregate.value,
-                                   strategy=strategy.value, names=leaf_names, memory=budget,
-                                   chunk_rows=chunk_rows, workers=threads,
-                                   tmpdir=str(tmpdir) if tmpdir else None, reread=reread,
-                                   progress=progress)
-        with AtomicOutputs() as outs:
+        with AtomicOutputs(output, [input, names and str(names)], checkpoint) as outs:
+            with progress_bar() as progress, open_logits(input, dataset, column) as reader:
+                leaf_names = read_names(str(names), reader.n_cols) if names is not None \
+                    else None
+                tree = build_hierarchy(reader, input=input_kind.value,
+                                       aggregate=aggregate.value, strategy=strategy.value,
+                                       names=leaf_names, memory=budget, chunk_rows=chunk_rows,
+                                       workers=threads, tmpdir=str(tmpdir) if tmpdir else None,
+                                       reread=reread, progress=progress)
             for path, fmt in formats:
                 if path != "-":
                     outs.write(path, lambda fh, fmt=fmt: write_tree(tree, fh, fmt))
-        if any(o == "-" for o, _ in formats):
-            write_tree(tree, sys.stdout.buffer, "newick")
-            sys.stdout.flush()
+            if any(o == "-" for o, _ in formats):
+                write_stdout(lambda fh: write_tree(tree, fh, "newick"))
         n_empty = int((tree.sizes == 0).sum()) if tree.sizes is not None else 0
         written = ", ".join("stdout" if o == "-" else o for o, _ in formats)
         info(f"built a {tree.n_leaves}-leaf tree from {tree.meta['n_points']} points"
@@ -157,38 +154,32 @@ def evaluate(
                                                                 "JSON (- for stdout)."),
 ) -> None:
     """NMI, ARI, ACC, leaf and dendrogram purity, and LHD of a tree on labelled points."""
-    from rich.table import Table
-
     from .evaluation import evaluate as evaluate_tree, point_leaves
+    from .labels import split_spec
+    from .tables import metrics_table, strict_json
     from .treeio import load_tree
 
     with guarded():
-        if json_out not in (None, "-"):
-            _check_folder(json_out)
-        the_tree = load_tree(tree, read_names(str(names)) if names else None)
-        levels = _open_levels(logits, labels)
-        with progress_bar() as progress, open_logits(logits, dataset, column) as reader:
-            leaf = point_leaves(reader, the_tree.n_leaves, progress)
-        results = evaluate_tree(the_tree, leaf, levels)
-        report = {"tree": tree, "logits": logits, "n_points": int(len(leaf)),
-                  "n_leaves": the_tree.n_leaves, "levels": results}
-        table = Table(title=f"{tree} on {logits} ({len(leaf)} points, "
-                            f"{the_tree.n_leaves} leaves)")
-        for col in ("labels", "C", "cut", "NMI", "NMI geo", "ARI", "ACC", "LP", "DP", "LHD"):
-            table.add_column(col, justify="left" if col == "labels" else "right")
-        for r in results:
-            table.add_row(os.path.basename(r["labels"]), str(r["n_classes"]), str(r["n_groups"]),
-                          *(f"{r[key]:.4f}" for key in ("nmi", "nmi_geometric", "ari", "acc",
-                                                        "lp", "dp", "lhd")))
-        text = json.dumps(report, indent=2, default=_json_default) + "\n"
-        if json_out == "-":
-            print_table(table, stderr=True)
-            sys.stdout.write(text)
-        else:
-            if json_out:
-                with AtomicOutputs() as outs:
+        targets = [json_out] if json_out else []
+        inputs = [tree, logits, names and str(names)] + [split_spec(spec)[0] for spec in labels]
+        with AtomicOutputs(targets, inputs, checkpoint) as outs:
+            the_tree = load_tree(tree, read_names(str(names)) if names else None)
+            levels = _open_levels(logits, labels)
+            with progress_bar() as progress, open_logits(logits, dataset, column) as reader:
+                leaf = point_leaves(reader, the_tree.n_leaves, progress)
+            results = evaluate_tree(the_tree, leaf, levels)
+            report = {"tree": tree, "logits": logits, "n_points": int(len(leaf)),
+                      "n_leaves": the_tree.n_leaves, "levels": results}
+            table = (f"{tree} on {logits}: {len(leaf)} points, {the_tree.n_leaves} leaves\n"
+                     + metrics_table(results) + "\n")
+            text = strict_json(report, indent=2) + "\n"
+            if json_out == "-":
+                info(table.rstrip("\n"))
+                write_stdout(lambda fh: fh.write(text.encode()))
+            else:
+                if json_out:
                     outs.write(json_out, lambda fh: fh.write(text.encode()))
-            print_table(table)
+                write_stdout(lambda fh: fh.write(table.encode()))
 
 
 @app.command()
@@ -215,21 +206,21 @@ def cut(
             raise UsageError(f"{len(output)} outputs for {len(k)} values of --k: give one "
                              "output, or one per --k")
         formats = [partition_format(o) for o in output]
-        if output.count("-") > 1:
-            raise UsageError("-o - (stdout) given more than once")
-        the_tree = load_tree(tree, read_names(str(names)) if names else None)
-        table = np.stack([the_tree.cut(kk) for kk in k], axis=1)
-        jobs = ([(output[0], formats[0], list(range(len(k))))] if len(output) == 1
-                else [(o, f, [i]) for i, (o, f) in enumerate(zip(output, formats))])
-        with progress_bar() as progress, AtomicOutputs() as outs:
-            for path, fmt, cols in jobs:
-                fill = _cut_writer(the_tree, table[:, cols], [k[i] for i in cols], fmt, logits,
-                                   dataset, column, progress)
-                if path == "-":
-                    fill(sys.stdout.buffer)
-                    sys.stdout.flush()
-                else:
-                    outs.write(path, fill)
+        with AtomicOutputs(output, [tree, logits, names and str(names)], checkpoint) as outs:
+            the_tree = load_tree(tree, read_names(str(names)) if names else None)
+            table = np.stack([the_tree.cut(kk) for kk in k], axis=1)
+            jobs = ([(output[0], formats[0], list(range(len(k))))] if len(output) == 1
+                    else [(o, f, [i]) for i, (o, f) in enumerate(zip(output, formats))])
+            # Files first, stdout last: a broken pipe then fails the run before any commit.
+            jobs.sort(key=lambda job: job[0] == "-")
+            with progress_bar() as progress:
+                for path, fmt, cols in jobs:
+                    fill = _cut_writer(the_tree, table[:, cols], [k[i] for i in cols], fmt,
+                                       logits, dataset, column, progress)
+                    if path == "-":
+                        write_stdout(fill)
+                    else:
+                        outs.write(path, fill)
 
 
 def _cut_writer(tree, groups, ks, fmt, logits, dataset, column, progress):
@@ -262,6 +253,7 @@ def info_command(
 ) -> None:
     """Describe a logit file: format, shape, dtype, chunking, and argmax cluster sizes."""
     from .evaluation import leaf_blocks
+    from .tables import strict_json
 
     with guarded():
         with progress_bar() as progress, open_logits(path, dataset, column) as reader:
@@ -272,7 +264,7 @@ def info_command(
         empty = np.flatnonzero(sizes == 0).tolist()
         described.update(cluster_sizes=sizes.tolist(), empty_clusters=empty)
         if as_json:
-            sys.stdout.write(json.dumps(described, default=_json_default) + "\n")
+            write_stdout(lambda fh: fh.write((strict_json(described) + "\n").encode()))
             return
         lines = [f"{key}: {value}" for key, value in described.items()
                  if key not in ("cluster_sizes", "empty_clusters")]
@@ -285,13 +277,15 @@ def info_command(
         lines.append("sizes (cluster:points, ! = empty):")
         for i in range(0, len(cells), 10):
             lines.append("  " + "  ".join(cells[i:i + 10]))
-        sys.stdout.write("\n".join(lines) + "\n")
+        write_stdout(lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
 
 
 def _leaf_label_counts(tree, logits: str, labels: List[str], dataset, column):
     """Labelled points per leaf (for purity), from LOGITS and the first --labels."""
     from .evaluation import leaf_label_counts, point_leaves
 
+    if len(labels) > 1:
+        raise UsageError("one --labels only: purity is shown for one label level")
     level = _open_levels(logits, labels)[0]
     with open_logits(logits, dataset, column) as reader:
         leaf = point_leaves(reader, tree.n_leaves)
@@ -327,10 +321,12 @@ def show(
             the_tree.sizes = counts.sum(axis=1)
             the_tree.confidences = None
         view = render_text(the_tree, counts, classes, max_lines=lines, depth=depth)
-        out = Console(highlight=False)
-        if not out.is_terminal:
-            out = Console(highlight=False, no_color=True, width=200)
+        terminal = Console(highlight=False)
+        out = Console(highlight=False, file=io.StringIO(), force_terminal=terminal.is_terminal,
+                      no_color=not terminal.is_terminal,
+                      width=terminal.width if terminal.is_terminal else 200)
         out.print(view)
+        write_stdout(lambda fh: fh.write(out.file.getvalue().encode()))
 
 
 RENDER_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".html": "html",
@@ -371,6 +367,10 @@ def render(
         if any(f != "html" for f in formats):
             from .render_plot import _pyplot
             _pyplot()  # fail early, before any work, when matplotlib is missing
+        from .labels import split_spec
+        outs = AtomicOutputs(output, [tree, logits, names and str(names), color_by and
+                                      str(color_by)] + [split_spec(x)[0] for x in labels],
+                             checkpoint)
         the_tree = load_tree(tree, read_names(str(names)) if names else None)
         groups = None
         if color_by is not None:
@@ -378,7 +378,7 @@ def render(
         counts = classes = None
         if logits is not None:
             counts, classes = _leaf_label_counts(the_tree, logits, labels, dataset, column)
-        with AtomicOutputs() as outs:
+        with outs:
             for path, fmt in zip(output, formats):
                 if fmt == "html":
                     from .render_html import page
@@ -395,18 +395,6 @@ def render(
         info(f"wrote {', '.join(output)}")
 
 
-def _check_folder(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise UsageError(f"{path}: the folder {folder} does not exist")
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
 def _tune_malloc() -> None:
     """Keep large freed blocks in the heap for reuse: fresh pages from mmap cost a page fault
     each, which made up a third of a build's time. glibc only; elsewhere a no-op."""
@@ -421,4 +409,4 @@ def _tune_malloc() -> None:
 
 def main() -> None:
     _tune_malloc()
-    app(prog_name="l2h")
+    run(app, "l2h")

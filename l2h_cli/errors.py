@@ -1,22 +1,32 @@
-"""Exceptions that carry the exit code the command line reports for them."""
+"""The errors and warnings of the library. They carry no exit codes: the command line maps
+each class to its own (see cli/console)."""
+
+from __future__ import annotations
 
 
 class L2HError(Exception):
-    """Base class; the message is one line meant for the user."""
+    """Base class; the message is one line meant for the user.
 
-    exit_code = 1
+    `option` names the parameter that would fix the problem (for example "dataset"), so a
+    front end can point at its own spelling of it.
+    """
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
 
 
 class InputError(L2HError):
-    """The input data is malformed (exit code 3)."""
-
-    exit_code = 3
+    """The input data is malformed, or changed while it was read."""
 
 
 class UsageError(L2HError):
-    """The command was called wrongly: a missing file, an unknown extension (exit code 2)."""
+    """The call itself is wrong: a missing file, an unknown extension, an output that would
+    overwrite an input."""
 
-    exit_code = 2
+
+class OutputError(L2HError):
+    """An output could not be written (a full disk, a closed or broken stdout)."""
 
 
 class L2HWarning(UserWarning):

@@ -35,6 +35,7 @@ def leaf_blocks(reader: LogitReader, n_leaves: int, rows: int | None = None,
         if progress:
             progress("evaluate", done, reader.n_rows)
         yield a
+    reader.check_unchanged()
 
 
 def point_leaves(reader: LogitReader, n_leaves: int, progress: Progress | None = None

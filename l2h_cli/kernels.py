@@ -85,7 +85,7 @@ def probs_to_logits(block: np.ndarray, start: int, path: str) -> np.ndarray:
     if off.any():
         row = int(np.flatnonzero(off)[0])
         raise InputError(f"{path}: row {start + row} sums to {sums[row]:.6g}, not 1 "
-                         f"(within {PROB_TOLERANCE}); are these logits? use --input logits")
+                         f"(within {PROB_TOLERANCE}); are these logits?", option="input")
     with np.errstate(divide="ignore"):
         return np.log(p)
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import InputError, UsageError
+from .readers.npy import load_npy
+from .textfile import read_text, text_lines
 
 
 @dataclass
@@ -30,38 +32,29 @@ def split_spec(spec: str) -> tuple[str, str | None]:
 
 
 def read_labels(spec: str) -> Labels:
+    """One label a point from `FILE` or `FILE#NAME` (an HDF5 dataset or a Parquet column)."""
     path, name = split_spec(spec)
     if not os.path.exists(path) or os.path.isdir(path):
         raise UsageError(f"{path}: no such file")
     ext = os.path.splitext(path)[1].lower()
     if ext == ".npy":
-        try:
-            values = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise InputError(f"{path}: not a readable .npy file ({exc})") from None
+        values = load_npy(path, "labels")
     elif ext in (".txt", ".csv", ".tsv", ""):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                lines = fh.read().splitlines()
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: not UTF-8 text") from None
-        while lines and not lines[-1].strip():
-            lines.pop()
-        values = np.array([line.strip() for line in lines], dtype=object).astype(str)
+        lines = text_lines(read_text(path, "labels file"))
+        values = np.array([line.strip() for line in lines], dtype=str)
     elif ext in (".h5", ".hdf5", ".hdf"):
         from .readers.hdf5 import get_dataset, open_h5
         with open_h5(path) as f:
-            values = get_dataset(f, path, name or "labels")[()]
+            dset = get_dataset(f, path, name or "labels", option=None)
+            if dset.dtype.kind not in "iubfSU" and h5py_string(dset) is None:
+                raise InputError(f"{path}: labels must be numbers or strings, not "
+                                 f"{dset.dtype}")
+            try:
+                values = dset[()] if h5py_string(dset) is None else dset.asstr()[()]
+            except (OSError, ValueError, TypeError) as exc:
+                raise InputError(f"{path}: cannot read labels ({exc})") from None
     elif ext in (".parquet", ".pq"):
-        from .readers.parquet import open_parquet
-        pf = open_parquet(path)
-        names = pf.schema_arrow.names
-        column = name or ("labels" if "labels" in names else names[0] if len(names) == 1
-                          else None)
-        if column not in names:
-            raise InputError(f"{path}: no labels column '{name}' (columns: {', '.join(names)}); "
-                             "write FILE#COLUMN")
-        values = pf.read(columns=[column]).column(0).to_numpy(zero_copy_only=False)
+        values = _parquet_labels(path, name)
     else:
         raise UsageError(f"{path}: unknown labels extension '{ext}' "
                          "(expected .npy, .txt, .csv, .h5 or .parquet)")
@@ -70,9 +63,44 @@ def read_labels(spec: str) -> Labels:
         values = values.reshape(-1)
     if values.ndim != 1:
         raise InputError(f"{path}: labels must be one value per point, got shape {values.shape}")
+    if values.dtype.kind not in "iubfSU" and not all(isinstance(v, str) for v in values):
+        raise InputError(f"{path}: labels must be numbers or strings, not {values.dtype}")
     if values.dtype.kind == "f" and np.isnan(values).any():
         raise InputError(f"{path}: label {int(np.flatnonzero(np.isnan(values))[0])} is NaN")
     if values.dtype.kind == "O":
         values = values.astype(str)
     classes, codes = np.unique(values, return_inverse=True)
     return Labels(spec, codes.reshape(-1).astype(np.int64), classes)
+
+
+def h5py_string(dset) -> object:
+    """The string info of an HDF5 dataset of strings, else None."""
+    import h5py
+    return h5py.check_string_dtype(dset.dtype)
+
+
+def _parquet_labels(path: str, name: str | None) -> np.ndarray:
+    import pyarrow as pa
+
+    from .readers.parquet import open_parquet
+    pf = open_parquet(path)
+    names = pf.schema_arrow.names
+    column = name or ("labels" if "labels" in names else names[0] if len(names) == 1
+                      else None)
+    if column not in names:
+        raise InputError(f"{path}: no labels column '{name}' (columns: {', '.join(names)}); "
+                         "write FILE#COLUMN")
+    kind = pf.schema_arrow.field(column).type
+    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_string(kind)
+            or pa.types.is_large_string(kind) or pa.types.is_boolean(kind)
+            or pa.types.is_dictionary(kind)):
+        raise InputError(f"{path}: labels column '{column}' holds {kind}; expected numbers or "
+                         "strings")
+    try:
+        col = pf.read(columns=[column]).column(0)
+    except pa.ArrowException as exc:
+        raise InputError(f"{path}: cannot read labels ({exc})") from None
+    if col.null_count:
+        first = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise InputError(f"{path}: label {first} is missing (null)")
+    return col.to_numpy(zero_copy_only=False)

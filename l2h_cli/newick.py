@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Sequence
 
@@ -10,15 +11,21 @@ import numpy as np
 from .errors import InputError
 from .tree import Tree
 
-_NEEDS_QUOTES = re.compile(r"[\s()\[\]':;,_]")
+_PLAIN = re.compile(r"[A-Za-z0-9.+\-]+")
+_CLUSTER_ID = re.compile(r"[0-9]+")
 
 
 def quote_label(label: str) -> str:
-    """Standard Newick quoting: single quotes when needed, a quote inside written twice.
+    """Standard Newick quoting: single quotes unless the label is plain letters, digits and
+    `.+-`, a quote inside written twice.
 
-    An unquoted `_` reads as a space, so labels with `_` are quoted too.
+    An unquoted `_` reads as a space, and parsers differ on `"`, `\\` and the rest, so all
+    of those are quoted.
+
+    >>> quote_label("cat"), quote_label("sea lion"), quote_label("it's")
+    ('cat', "'sea lion'", "'it''s'")
     """
-    if label and not _NEEDS_QUOTES.search(label):
+    if _PLAIN.fullmatch(label):
         return label
     return "'" + label.replace("'", "''") + "'"
 
@@ -28,7 +35,6 @@ def to_newick(tree: Tree, lengths: bool = True, internal_labels: bool = False) -
     k = tree.n_leaves
     heights = np.concatenate([np.zeros(k), tree.heights])
     parent = tree.parents()
-    out: list[str] = []
 
     def suffix(node: int) -> str:
         text = ""
@@ -38,24 +44,16 @@ def to_newick(tree: Tree, lengths: bool = True, internal_labels: bool = False) -
             text += ":" + repr(float(heights[parent[node]] - heights[node]))
         return text
 
-    # Each stack entry is a node to open, or a marker ("text", s) to emit.
-    stack: list[object] = [tree.root]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        node = int(item)
-        if node < k:
+    out: list[str] = []
+    for event, node in tree.preorder():
+        if event == "leaf":
             out.append(quote_label(tree.names[node]) + suffix(node))
-            continue
-        kids = tree.children[node - k]
-        stack.append(")" + suffix(node))
-        for i, child in enumerate(reversed(kids)):
-            stack.append(child)
-            if i < len(kids) - 1:
-                stack.append(",")
-        out.append("(")
+        elif event == "open":
+            out.append("(")
+        elif event == "next":
+            out.append(",")
+        else:
+            out.append(")" + suffix(node))
     out.append(";")
     return "".join(out)
 
@@ -126,7 +124,15 @@ def _parse(text: str, source: str) -> _Node:
                 try:
                     current.length = float(word if word is not None else quoted)
                 except ValueError:
-                    raise InputError(f"{source}: bad branch length {value!r}") from None
+                    current.length = math.nan
+                if not math.isfinite(current.length):
+                    raise InputError(f"{source}: bad branch length {value!r} at character "
+                                     f"{m.start()}")
+            elif current.label is not None:
+                raise InputError(f"{source}: a second label {value!r} at character "
+                                 f"{m.start()}; names with spaces must be quoted ('sea lion') "
+                                 "or written with _ (sea_lion); ete3 writes them unquoted "
+                                 "unless asked to quote them")
             else:
                 current.label = value
         expect_length = False
@@ -156,27 +162,29 @@ def parse_newick(text: str, names: Sequence[str] | None = None,
     leaves = [n for n in order if not n.children]
     if names is not None:
         index = {name: i for i, name in enumerate(names)}
-    labels = [n.label for n in leaves]
     ids: list[int] = []
-    for label in labels:
+    for leaf in leaves:
+        label = leaf.label
         if label is None:
             raise InputError(f"{source}: a leaf has no label")
         if names is not None:
             if label not in index:
                 raise InputError(f"{source}: leaf '{label}' is not among the names given")
             ids.append(index[label])
+        elif _CLUSTER_ID.fullmatch(label) and len(label) <= 18 and int(label) < len(leaves):
+            ids.append(int(label))
+        elif _CLUSTER_ID.fullmatch(label):
+            raise InputError(f"{source}: leaf id {label[:20]} is beyond the tree's "
+                             f"{len(leaves)} leaves")
         else:
-            try:
-                ids.append(int(label))
-            except ValueError:
-                raise InputError(f"{source}: leaf label '{label}' is not a cluster id; "
-                                 "give the cluster names with --names") from None
+            raise InputError(f"{source}: leaf label '{label}' is not a cluster id; give the "
+                             "cluster names", option="names")
     k = len(names) if names is not None else len(ids)
-    if sorted(ids) != list(range(k)):
-        missing = sorted(set(range(k)) - set(ids))
-        dup = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
-        detail = (f"duplicated leaves {dup[:5]}" if dup else
-                  f"missing leaves {missing[:5]}" if missing else f"leaf ids beyond {k - 1}")
+    seen = np.bincount(np.array(ids, dtype=np.int64), minlength=k)
+    if (seen != 1).any():
+        dup, missing = np.flatnonzero(seen > 1)[:5], np.flatnonzero(seen == 0)[:5]
+        detail = (f"duplicated leaves {dup.tolist()}" if dup.size else
+                  f"missing leaves {missing.tolist()}")
         raise InputError(f"{source}: the tree's leaves do not match the {k} clusters ({detail})")
     node_id: dict[int, int] = {}
     height: dict[int, float] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Sequence
 
 import numpy as np
@@ -49,10 +50,13 @@ def page(tree: Tree, title: str, groups: Sequence[str] | None = None,
             node["color"] = node_color[v]
         nodes.append(node)
     data = {"root": tree.root, "nodes": nodes, "legend": legend, "title": title}
-    # "</" cannot appear inside a <script> element.
-    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-    return (_TEMPLATE.replace("__TITLE__", html.escape(title))
-            .replace("__DATA__", payload))
+    # No "<" may reach the <script> element ("</script>", "<!--" and "<script" all change
+    # how the browser reads it); JSON's \u003c escape keeps the text the same.
+    payload = (json.dumps(data, separators=(",", ":"), allow_nan=False)
+               .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+    fills = {"__TITLE__": html.escape(title), "__DATA__": payload}
+    # One pass, so a title or name that contains a placeholder is not filled in again.
+    return re.sub("__TITLE__|__DATA__", lambda m: fills[m.group()], _TEMPLATE)
 
 
 _TEMPLATE = r"""<!doctype html>

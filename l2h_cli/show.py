@@ -19,11 +19,10 @@ def _describe(tree: Tree, stats: NodeStats, node: int, classes: Sequence[str] | 
     if node < k:
         text.append(tree.names[node], style="bold")
     else:
-        leaves = tree.leaves_of(node)
         text.append(f"{stats.n_leaves[node]} leaves", style="cyan")
         if collapsed:
-            shown = ", ".join(tree.names[v] for v in leaves[:3])
-            text.append(f" [{shown}{', ...' if len(leaves) > 3 else ''}]", style="dim")
+            shown = ", ".join(tree.names[v] for v in tree.first_leaves(node, 3))
+            text.append(f" [{shown}{', ...' if stats.n_leaves[node] > 3 else ''}]", style="dim")
     parts = []
     if stats.points is not None:
         parts.append(f"{int(stats.points[node])} pts")

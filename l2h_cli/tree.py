@@ -7,7 +7,7 @@ binary ones. Cutting to k groups applies merges in order until k groups remain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -22,7 +22,15 @@ class Tree:
     names: list[str] = field(default_factory=list)
     sizes: np.ndarray | None = None
     confidences: np.ndarray | None = None
+    #: The input column of each leaf, when some columns were left out as absent.
+    columns: np.ndarray | None = None
+    #: The input columns left out of the tree (no finite logit anywhere), when known.
+    absent: np.ndarray | None = None
+    #: Per merge, the statistics in MERGE_STATS that the build recorded.
+    merge_stats: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+
+    MERGE_STATS = ("margin_low", "margin_best", "strength")
 
     def __post_init__(self) -> None:
         self.heights = np.asarray(self.heights, dtype=np.float64)
@@ -82,6 +90,44 @@ class Tree:
             else:
                 stack.extend(reversed(self.children[v - self.n_leaves]))
         return out
+
+    def first_leaves(self, node: int, limit: int) -> list[int]:
+        """The first `limit` leaves of `node` in group order, without listing the rest."""
+        out: list[int] = []
+        stack = [node]
+        while stack and len(out) < limit:
+            v = stack.pop()
+            if v < self.n_leaves:
+                out.append(v)
+            else:
+                stack.extend(reversed(self.children[v - self.n_leaves]))
+        return out
+
+    def preorder(self) -> Iterator[tuple[str, int]]:
+        """The tree as a flat stream of events, root first, children in order: ("leaf", id),
+        ("open", node), ("next", node) between two children, ("close", node). Newick and the
+        nested JSON are both written from it, without recursion.
+
+        >>> t = Tree(3, [(0, 1), (3, 2)], [1.0, 2.0])
+        >>> [e for e, _ in t.preorder()]
+        ['open', 'open', 'leaf', 'next', 'leaf', 'close', 'next', 'leaf', 'close']
+        """
+        k = self.n_leaves
+        stack: list[tuple[str, int]] = [("visit", self.root)]
+        while stack:
+            event, node = stack.pop()
+            if event != "visit":
+                yield event, node
+            elif node < k:
+                yield "leaf", node
+            else:
+                kids = self.children[node - k]
+                stack.append(("close", node))
+                for i, child in enumerate(reversed(kids)):
+                    stack.append(("visit", child))
+                    if i < len(kids) - 1:
+                        stack.append(("next", node))
+                yield "open", node
 
     def depths(self) -> np.ndarray:
         """Number of edges from the root to every node."""
@@ -150,11 +196,26 @@ class Tree:
     @classmethod
     def from_linkage(cls, z: np.ndarray, names: Sequence[str] | None = None,
                      source: str = "linkage") -> "Tree":
+        """A binary tree from a scipy linkage matrix, checked as scipy's is_valid_linkage
+        does: whole, distinct node ids that exist when used, finite non-negative heights, and
+        leaf counts that match."""
         z = np.asarray(z)
+        if z.dtype.kind not in "iuf":
+            raise InputError(f"{source}: a linkage matrix holds numbers, not {z.dtype}")
         if z.ndim != 2 or z.shape[1] != 4:
             raise InputError(f"{source}: a linkage matrix has shape (K-1, 4), got {z.shape}")
+        z = z.astype(np.float64)
         if not np.isfinite(z).all() or (z[:, :2] != np.round(z[:, :2])).any():
             raise InputError(f"{source}: node ids in a linkage matrix must be whole numbers")
+        if (z[:, 2] < 0).any():
+            raise InputError(f"{source}: a linkage matrix has a negative height")
         children = [(int(a), int(b)) for a, b in z[:, :2]]
-        return cls(len(z) + 1, children, z[:, 2].astype(np.float64),
-                   list(names) if names else [])
+        tree = cls(len(z) + 1, children, z[:, 2], list(names) if names else [],
+                   meta={"source": source})
+        counts = tree.leaf_counts()[tree.n_leaves:]
+        wrong = np.flatnonzero(z[:, 3] != counts)
+        if wrong.size:
+            t = int(wrong[0])
+            raise InputError(f"{source}: row {t} of the linkage matrix counts {z[t, 3]:g} "
+                             f"leaves, its node has {int(counts[t])}")
+        return tree

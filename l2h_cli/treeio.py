@@ -11,6 +11,8 @@ import numpy as np
 from .errors import InputError, L2HWarning, UsageError
 from .jsontree import parse_json_tree, to_json
 from .newick import parse_newick, to_newick
+from .readers.npy import load_npy
+from .textfile import read_text, text_lines
 from .tree import Tree
 
 NEWICK_EXTS = (".nwk", ".newick", ".tree", ".tre", ".nhx")
@@ -41,21 +43,13 @@ def write_tree(tree: Tree, fh: IO[bytes], fmt: str) -> None:
 def load_tree(path: str, names: Sequence[str] | None = None) -> Tree:
     """Read an l2h JSON tree, a scipy linkage `.npy`, or a Newick tree."""
     fmt = tree_format(path)
-    if not os.path.isfile(path):
-        raise UsageError(f"{path}: no such file")
     if fmt == "linkage":
-        try:
-            z = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise InputError(f"{path}: not a readable .npy linkage matrix ({exc})") from None
-        tree = Tree.from_linkage(z, names, source=path)
+        if not os.path.isfile(path):
+            raise UsageError(f"{path}: no such file")
+        tree = Tree.from_linkage(load_npy(path, "a linkage matrix"), names, source=path)
         tree.meta["source"] = path
         return tree
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text file") from None
+    text = read_text(path, "tree file")
     if fmt == "json":
         return parse_json_tree(text, names, source=path)
     return parse_newick(text, names, source=path)
@@ -68,15 +62,7 @@ def read_names(path: str, expected: int | None = None) -> list[str]:
 
 def read_names_raw(path: str, expected: int | None = None, what: str = "names") -> list[str]:
     """One name a line, as written (group files repeat names on purpose)."""
-    if not os.path.exists(path) or os.path.isdir(path):
-        raise UsageError(f"{path}: no such file")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            names = fh.read().splitlines()
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: the names file is not UTF-8 text") from None
-    while names and names[-1] == "":
-        names.pop()
+    names = text_lines(read_text(path, f"file of {what}"))
     if expected is not None and len(names) != expected:
         raise InputError(f"{path}: {len(names)} {what} for {expected} clusters")
     return names

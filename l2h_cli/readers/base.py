@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from abc import ABC, abstractmethod
 from typing import Any, Iterator
 
@@ -12,6 +14,19 @@ from ..rawio import RawRows
 
 #: Aim for row blocks of about this many bytes of input.
 DEFAULT_BLOCK_BYTES = 16 * 2**20
+
+
+def file_identity(path: str) -> tuple[int, ...] | None:
+    """What changes whenever a file is replaced or written to: device, inode, size, and the
+    modification and status-change times (the latter cannot be set back by hand). None for
+    streams and paths that are not regular files."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class LogitReader(ABC):
@@ -27,6 +42,13 @@ class LogitReader(ABC):
         self.n_rows = int(n_rows)
         self.n_cols = int(n_cols)
         self.dtype = np.dtype(dtype)
+        self._identity = file_identity(path)
+
+    def check_unchanged(self) -> None:
+        """Raise InputError if the file was replaced or written to since it was opened."""
+        if self._identity is not None and file_identity(self.path) != self._identity:
+            raise InputError(f"{self.path}: the file changed while it was being read; "
+                             "nothing was written")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -66,11 +88,15 @@ def check_dtype(path: str, dtype: np.dtype) -> np.dtype:
     return dtype
 
 
-def check_shape(path: str, shape: tuple[int, ...]) -> tuple[int, int]:
+def check_shape(path: str, shape: tuple[int, ...] | None) -> tuple[int, int]:
+    if shape is None:
+        raise InputError(f"{path}: the dataset holds no array (an empty dataspace)")
     if len(shape) != 2:
         raise InputError(f"{path}: logits must be a 2-D array (N points x K clusters), "
                          f"got {len(shape)}-D shape {tuple(shape)}")
     n, k = int(shape[0]), int(shape[1])
+    if n < 0 or k < 0:
+        raise InputError(f"{path}: negative dimension in shape {tuple(shape)}")
     if n == 0:
         raise InputError(f"{path}: the logit matrix has zero rows")
     if k == 0:

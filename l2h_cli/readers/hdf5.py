@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterator
 
 import h5py
@@ -27,12 +28,28 @@ def open_h5(path: str, rdcc_nbytes: int = 1 * 2**20) -> h5py.File:
         raise InputError(f"{path}: not a readable HDF5 file ({exc})") from None
 
 
-def get_dataset(f: h5py.File, path: str, name: str) -> h5py.Dataset:
-    obj = f.get(name)
+def get_dataset(f: h5py.File, path: str, name: str, option: str | None = "dataset"
+                ) -> h5py.Dataset:
+    """The dataset `name`, checked: present, not an empty dataspace, and, when virtual, with
+    every source file present (HDF5 would silently read a missing source as fill values)."""
+    try:
+        obj = f.get(name)
+    except (KeyError, RuntimeError, OSError, ValueError) as exc:  # broken or looping links
+        raise InputError(f"{path}: cannot open '{name}' ({exc})") from None
     if not isinstance(obj, h5py.Dataset):
         found = ", ".join(list_datasets(f)) or "none"
-        raise InputError(f"{path}: no dataset '{name}' (datasets in the file: {found}); "
-                         "choose one with --dataset")
+        raise InputError(f"{path}: no dataset '{name}' (datasets in the file: {found})",
+                         option=option)
+    if obj.shape is None:
+        raise InputError(f"{path}: dataset '{name}' holds no array (an empty dataspace)")
+    if obj.is_virtual:
+        folder = os.path.dirname(os.path.abspath(path))
+        for source in obj.virtual_sources():
+            file = source.file_name
+            where = path if file == "." else os.path.join(folder, file)
+            if not os.path.isfile(where):
+                raise InputError(f"{path}: virtual dataset '{name}' maps a missing file "
+                                 f"'{file}'")
     return obj
 
 

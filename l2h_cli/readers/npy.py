@@ -7,33 +7,76 @@ into fresh buffers with `readinto`.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import IO, Any, Iterator
 
 import numpy as np
 from numpy.lib import format as npformat
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..rawio import RawRows
 from .base import LogitReader, check_dtype, check_shape
+
+
+def read_header(fh: IO[bytes], shown: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype from an .npy header; any malformation is an InputError."""
+    try:
+        version = npformat.read_magic(fh)
+        reader = (npformat.read_array_header_1_0 if version == (1, 0)
+                  else npformat.read_array_header_2_0)
+        shape, fortran, dtype = reader(fh)
+    except Exception as exc:  # numpy raises half a dozen types for a bad header
+        raise InputError(f"{shown}: not a valid .npy file ({exc})") from None
+    if any(d < 0 for d in shape):
+        raise InputError(f"{shown}: not a valid .npy file (negative dimension in shape "
+                         f"{shape})")
+    return shape, fortran, dtype
+
+
+def load_npy(path: str, what: str) -> np.ndarray:
+    """A small .npy file (labels, a linkage matrix) read whole, after checking that its
+    header does not promise more data than the file holds and that it needs no pickle."""
+    with open(path, "rb") as fh:
+        shape, fortran, dtype = read_header(fh, path)
+        if dtype.hasobject:
+            raise InputError(f"{path}: {what} must not hold Python objects (dtype {dtype})")
+        need = fh.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if need > os.fstat(fh.fileno()).st_size:
+            raise InputError(f"{path}: truncated .npy: the header promises shape {shape} "
+                             f"of {dtype}, more than the file holds")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable .npy file ({exc})") from None
+
+
+def _open_stream(path: str) -> tuple[IO[bytes], bool]:
+    """The byte stream of `path` and whether it can only be read front to back (stdin, a
+    FIFO, a character device)."""
+    if path == "-":
+        if sys.stdin is None:
+            raise InputError("<stdin>: standard input is closed")
+        if sys.stdin.isatty():
+            raise UsageError("<stdin>: is a terminal; pipe an .npy stream into it")
+        return sys.stdin.buffer, True
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    return fh, not stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
 
 
 class NpyReader(LogitReader):
     format = "npy"
 
     def __init__(self, path: str) -> None:
-        self._stream = path == "-"
-        shown = "<stdin>" if self._stream else path
-        fh: IO[bytes] = sys.stdin.buffer if self._stream else open(path, "rb")
+        shown = "<stdin>" if path == "-" else path
+        fh, self._stream = _open_stream(path)
         self._fh = fh
+        self._owned = path != "-"
         try:
-            try:
-                version = npformat.read_magic(fh)
-                reader = (npformat.read_array_header_1_0 if version == (1, 0)
-                          else npformat.read_array_header_2_0)
-                shape, fortran, dtype = reader(fh)
-            except (ValueError, EOFError, SyntaxError) as exc:
-                raise InputError(f"{shown}: not a valid .npy file ({exc})") from None
+            shape, fortran, dtype = read_header(fh, shown)
             check_dtype(shown, dtype)
             n, k = check_shape(shown, shape)
             if fortran and self._stream:
@@ -89,5 +132,5 @@ class NpyReader(LogitReader):
         return out
 
     def close(self) -> None:
-        if not self._stream and not self._fh.closed:
+        if self._owned and not self._fh.closed:
             self._fh.close()

@@ -63,7 +63,7 @@ class ParquetReader(LogitReader):
             lists = [f.name for f in schema if _is_list(f.type)]
             if len(lists) > 1:
                 raise InputError(f"{path}: several list columns ({', '.join(lists)}); "
-                                 "choose one with --column")
+                                 "choose one", option="column")
             if lists:
                 self._columns, self.layout = lists, "list"
             else:
@@ -97,8 +97,13 @@ class ParquetReader(LogitReader):
             return t.list_size
         if n == 0:
             return 0
-        first = next(self._pf.iter_batches(batch_size=1, columns=self._columns))
-        return len(first.column(0)[0])
+        # The width of the first list that is not null (a null row is reported when read).
+        for batch in self._pf.iter_batches(batch_size=1024, columns=self._columns):
+            col = batch.column(0)
+            valid = np.flatnonzero(col.is_valid().to_numpy(zero_copy_only=False))
+            if valid.size:
+                return len(col[int(valid[0])])
+        raise InputError(f"{path}: every row of list column '{self._columns[0]}' is null")
 
     def blocks(self, rows: int) -> Iterator[np.ndarray]:
         md = self._pf.metadata
