@@ -46,3 +46,42 @@ def write_all_layouts(z: np.ndarray, folder) -> dict[str, str]:
     paths["pq_cols"] = str(folder / "cols.parquet")
     pq.write_table(pa.table({f"c{j}": pa.array(z[:, j]) for j in range(k)}), paths["pq_cols"])
     return paths
+
+
+def l2h_main(capfdbinary, *args: str) -> tuple[int, bytes, bytes]:
+    """Run the command line in this process (much faster than a new interpreter): exit code,
+    stdout, stderr. Signal handlers and warning filters are put back afterwards."""
+    import signal
+    import warnings
+
+    from l2h_cli import cli
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    argv, show = sys.argv, warnings.showwarning
+    sys.argv = ["l2h", *args]
+    capfdbinary.readouterr()
+    try:
+        with warnings.catch_warnings():
+            try:
+                cli.main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv, warnings.showwarning = argv, show
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    out, err = capfdbinary.readouterr()
+    return code, out, err
+
+
+def snapshot(folder) -> dict[str, tuple[int, bytes]]:
+    """Every file under `folder` with its inode and content, to show nothing was touched."""
+    out = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            if os.path.isfile(path):
+                with open(path, "rb") as fh:
+                    out[os.path.relpath(path, folder)] = (os.stat(path).st_ino, fh.read())
+    return out

@@ -133,16 +133,17 @@ def test_interrupt_leaves_no_output_and_no_temp_files(tmp_path):
     spill = tmp_path / "tmp"
     spill.mkdir()
     env = dict(os.environ, TMPDIR=str(spill))
-    proc = subprocess.Popen([sys.executable, "-m", "l2h_cli", "build", str(tmp_path / "big.npy"),
-                             "-o", str(tmp_path / "out.json"), "--memory", "1M",
+    proc = subprocess.Popen([sys.executable, "-m", "l2h_cli", "-q", "build",
+                             str(tmp_path / "big.npy"), "-o", str(tmp_path / "out.json"), "--memory", "1M",
                              "--chunk-rows", "64", "--strategy", "all-pairs", "--spill"],
                             stderr=subprocess.PIPE, env=env)
     time.sleep(2.0)  # all-pairs with a spill takes several seconds
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode != 0, err
-    assert b"Traceback" not in err
-    assert os.listdir(spill) == []
+    # 130 only if the signal stopped the build (it takes several seconds more).
+    assert proc.returncode == 130, err
+    assert err.decode().strip() == "interrupted; no output written", err
+    assert os.listdir(spill) == []  # the spill file is unnamed: nothing may be left either
     assert not [p for p in os.listdir(tmp_path) if p.startswith("out") or ".part" in p]
 
 

@@ -182,3 +182,22 @@ def test_page_renders_searches_and_collapses(trees, browser, which):
     assert page.locator(f"text.leaf[data-id='{leaf_id}']").count() == 1
     assert errors == []
     page.close()
+
+
+def test_page_with_hostile_names_renders_them_as_text(browser, tmp_path):
+    names = ["<!--", "<script>alert(1)</script>", "__DATA__", "a & b", "</script><b>x"]
+    np.save(tmp_path / "z.npy", np.random.default_rng(0).normal(size=(100, 5)))
+    (tmp_path / "names.txt").write_text("\n".join(names) + "\n")
+    proc = run_l2h("build", str(tmp_path / "z.npy"), "--names", str(tmp_path / "names.txt"),
+                   "-o", str(tmp_path / "t.json"))
+    assert proc.returncode == 0, proc.stderr
+    path = str(tmp_path / "page.html")
+    proc = run_l2h("render", str(tmp_path / "t.json"), "-o", path, "--title", "__DATA__ <!--")
+    assert proc.returncode == 0, proc.stderr
+    page, errors = open_page(browser, path)
+    shown = page.evaluate("Array.from(document.querySelectorAll('text.leaf'))"
+                          ".map(t => t.getAttribute('data-name'))")
+    assert sorted(shown) == sorted(names)
+    assert page.title() == "__DATA__ <!--"
+    assert errors == []
+    page.close()
