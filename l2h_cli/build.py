@@ -11,8 +11,9 @@ from typing import Sequence
 import numpy as np
 
 from . import rawio
-from .errors import InputError, L2HWarning
-from .kernels import Assignment, assign, probs_to_logits
+from .errors import InputError, L2HWarning, UsageError
+from .kernels import (Assignment, assign, is_sparse, probs_to_logits, scale_logits, sparse_dtype,
+                      sparse_fields)
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
 from .readers import ArrayReader, LogitReader, open_logits
@@ -31,10 +32,10 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
-def plan_blocks(n_cols: int, memory: int, workers: int) -> int:
+def plan_blocks(values_per_row: int, memory: int, workers: int) -> int:
     """Rows per block so that the blocks in flight (and their float64 temporaries) use about
     a quarter of the memory budget."""
-    per_row = n_cols * 8 * 4 * (2 * workers + 1)
+    per_row = values_per_row * 8 * 4 * (2 * workers + 1)
     return int(max(64, min(65536, (memory // 4) // per_row)))
 
 
@@ -53,6 +54,8 @@ def build_hierarchy(
     tmpdir: str | None = None,
     reread: bool | None = None,
     progress: Progress | None = None,
+    temperature: float = 1.0,
+    keep_absent: bool = False,
 ) -> Tree:
     """Build the L2H hierarchy of the K clusters of an N x K logit (or probability) matrix.
 
@@ -76,9 +79,11 @@ def build_hierarchy(
         reader, owned = open_logits(source, dataset=dataset, column=column), True
     else:
         reader, owned = ArrayReader(source), True
+    if not temperature > 0 or not math.isfinite(temperature):
+        raise ValueError(f"temperature must be a positive number, not {temperature!r}")
     try:
         return _build(reader, input, aggregate, strategy, names, budget, chunk_rows, workers,
-                      tmpdir, reread, progress)
+                      tmpdir, reread, progress, float(temperature), keep_absent)
     finally:
         if owned:
             reader.close()
@@ -87,32 +92,41 @@ def build_hierarchy(
 def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
            names: Sequence[str] | None, budget: int, chunk_rows: int | None,
            workers: int | None, tmpdir: str | None, reread: bool | None,
-           progress: Progress | None) -> Tree:
+           progress: Progress | None, temperature: float, keep_absent: bool) -> Tree:
     n, k = reader.shape
     if names is not None and len(names) != k:
         raise InputError(f"{len(names)} names for {k} clusters")
-    floor = minimum_memory(n, k)
+    if strategy == "all-pairs" and 8 * k * k > budget:
+        raise UsageError(f"the all-pairs strategy keeps a {k} x {k} table of relations, "
+                         f"{8 * k * k / 2**20:.0f} MiB, more than the memory budget of "
+                         f"{budget / 2**20:.0f} MiB", option="memory")
+    floor = minimum_memory(n, reader.values_per_row)
     if budget < floor:
         warnings.warn(f"a memory budget of {budget / 2**20:.0f} MiB is below what this build "
                       f"needs at least (about {floor / 2**20:.0f} MiB: the libraries, and "
                       f"per-point state for {n} points); it will use more", L2HWarning,
                       stacklevel=3)
     report = progress or (lambda stage, done, total: None)
+    transform = input == "probs" or temperature != 1
     with BlockPool(workers) as pool:
-        rows = chunk_rows or plan_blocks(k, budget, pool.workers)
-        store = _make_store(reader, input, budget, tmpdir, reread)
+        rows = chunk_rows or plan_blocks(reader.values_per_row, budget, pool.workers)
+        store = _make_store(reader, transform, budget, tmpdir, reread)
         with store:
             parts: list[Assignment] = []
+            present = np.zeros(k, dtype=bool)
             done = 0
 
-            def scan(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, Assignment]:
+            def scan(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, Assignment, np.ndarray]:
                 start, block = item
                 if input == "probs":
                     block = probs_to_logits(block, start, reader.path)
-                return block, assign(block, start, reader.path)
+                if temperature != 1:
+                    block = scale_logits(block, temperature)
+                return block, assign(block, start, reader.path, k), finite_columns(block, k)
 
-            for block, part in pool.map(scan, _numbered(reader.blocks(rows))):
+            for block, part, finite in pool.map(scan, _numbered(reader.blocks(rows))):
                 store.add(block, part.cluster)
+                present |= finite
                 # The argmax is kept once, by the store.
                 parts.append(part._replace(cluster=None))
                 done += len(block)
@@ -124,16 +138,38 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
             del parts
             counts, conf_sum = _cluster_sums(store, conf, k)
             del conf
-            loop = MergeLoop(store, counts, conf_sum, pool, rows, progress,
+            absent = np.flatnonzero(~present)
+            if absent.size and not keep_absent:
+                warnings.warn(f"{absent.size} column(s) have no finite logit in any row "
+                              f"(first: {', '.join(map(str, absent[:5]))}); they are left out "
+                              "of the tree", L2HWarning, stacklevel=3)
+            columns = np.arange(k) if keep_absent else np.flatnonzero(present)
+            loop = MergeLoop(store, counts, conf_sum, columns, pool, rows, progress,
                              runner_up=(runner, share))
             merges = loop.run(aggregate, strategy)
             # Rows read back during the loop must be the rows of the first pass.
             reader.check_unchanged()
-    children = [tuple(m) for m in merges]
-    return Tree(k, children, np.arange(1, k, dtype=np.float64), list(names or []),
-                sizes=counts, confidences=loop.mean_conf,
+    kept = len(columns)
+    leaf_names = [names[c] for c in columns] if names is not None else \
+        [str(c) for c in columns]
+    return Tree(kept, [tuple(m) for m in merges], np.arange(1, kept, dtype=np.float64),
+                leaf_names, sizes=counts[columns], confidences=loop.mean_conf,
+                columns=columns if kept < k else None,
+                absent=np.empty(0, np.int64) if keep_absent else absent,
+                merge_stats={key: np.array(v) for key, v in loop.stats.items()},
                 meta={"aggregate": aggregate, "strategy": strategy, "n_points": n,
-                      "input": input})
+                      "input": input, "temperature": temperature})
+
+
+def finite_columns(block: np.ndarray, n_classes: int) -> np.ndarray:
+    """Which columns hold a finite logit in some row of the block."""
+    out = np.zeros(n_classes, dtype=bool)
+    if is_sparse(block.dtype):
+        cols, vals = sparse_fields(block)
+        out[cols[(cols >= 0) & (vals > -np.inf)]] = True
+    else:
+        out |= (block > -np.inf).any(axis=0)
+    return out
 
 
 #: Bytes a build holds per point whatever the budget (argmax, confidence, runner-up and its
@@ -142,32 +178,39 @@ PER_POINT_BYTES = 40
 BASE_BYTES = 160 * 2**20
 
 
-def minimum_memory(n_rows: int, n_cols: int) -> int:
-    """About the least a build of an n_rows x n_cols matrix can take, in bytes."""
-    return BASE_BYTES + n_rows * PER_POINT_BYTES + plan_blocks(n_cols, 0, 2) * n_cols * 8 * 4 * 5
+def minimum_memory(n_rows: int, values_per_row: int) -> int:
+    """About the least a build can take, in bytes."""
+    return (BASE_BYTES + n_rows * PER_POINT_BYTES
+            + plan_blocks(values_per_row, 0, 2) * values_per_row * 8 * 4 * 5)
 
 
-def _make_store(reader: LogitReader, input: str, budget: int, tmpdir: str | None,
+def _make_store(reader: LogitReader, transform: bool, budget: int, tmpdir: str | None,
                 reread: bool | None) -> RowStore:
     """Rows in memory when they fit half the budget; else read back from the input file when
-    it stores them plainly (and, unless `reread` is True, is small enough to stay in the page
-    cache: at most half the RAM); else spilled to a temporary file in runs of a sixteenth of the
-    budget (two are staged at a time)."""
-    n, k = reader.shape
-    dtype = reader.dtype if reader.dtype in (np.float32, np.float64) and input == "logits" \
-        else np.dtype(np.float64)
-    run_bytes = max(budget // 16, k * dtype.itemsize)
-    if n * k * dtype.itemsize <= budget // 2:
-        return RowStore(n, k, dtype, "memory")
-    raw = reader.raw_rows() if input == "logits" and reread is not False and rawio.supported() \
+    it stores them plainly, as they are used (and, unless `reread` is True, is small enough to
+    stay in the page cache: at most half the RAM); else spilled to a temporary file in runs of
+    a sixteenth of the budget (two are staged at a time). `transform`: the rows are changed
+    on reading (probabilities, a temperature), so they are kept in float64."""
+    n = reader.n_rows
+    width, dtype = reader.row_width, reader.row_dtype
+    if transform:
+        dtype = sparse_dtype(dtype["idx"].shape[0], np.float64) if is_sparse(dtype) \
+            else np.dtype(np.float64)
+    elif not is_sparse(dtype) and dtype not in (np.float32, np.float64):
+        dtype = np.dtype(np.float64)
+    row_bytes = width * dtype.itemsize
+    run_bytes = max(budget // 16, row_bytes)
+    if n * row_bytes <= budget // 2:
+        return RowStore(n, width, dtype, "memory")
+    raw = reader.raw_rows() if not transform and reread is not False and rawio.supported() \
         else None
-    if raw is not None and raw.dtype == dtype and (reread or n * k * dtype.itemsize <= _ram() // 2):
-        return RowStore(n, k, dtype, "source", source=raw)
+    if raw is not None and raw.dtype == dtype and (reread or n * row_bytes <= _ram() // 2):
+        return RowStore(n, width, dtype, "source", source=raw)
     if reread:
         warnings.warn(f"{reader.path}: its rows cannot be read back by position (only a "
                       "C-ordered .npy or a contiguous, unfiltered HDF5 dataset can); using a "
                       "spill file", L2HWarning, stacklevel=4)
-    return RowStore(n, k, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir)
+    return RowStore(n, width, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir)
 
 
 def _ram() -> int:
@@ -181,7 +224,10 @@ def _cluster_sums(store: RowStore, conf: np.ndarray, k: int) -> tuple[np.ndarray
     """Points and exactly rounded confidence sums per cluster: independent of how the input
     was cut into blocks, so every input format gives the same tree."""
     counts = np.bincount(store.labels(), minlength=k).astype(np.int64)
-    return counts, np.array([math.fsum(conf[store.points([c])]) for c in range(k)])
+    sums = np.zeros(k)
+    for c in np.flatnonzero(counts):
+        sums[c] = math.fsum(conf[store.points([c])])
+    return counts, sums
 
 
 def _numbered(blocks):

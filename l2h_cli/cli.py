@@ -166,7 +166,7 @@ def evaluate(
             the_tree = load_tree(tree, read_names(str(names)) if names else None)
             levels = _open_levels(logits, labels)
             with progress_bar() as progress, open_logits(logits, dataset, column) as reader:
-                leaf = point_leaves(reader, the_tree.n_leaves, progress)
+                leaf = point_leaves(reader, the_tree, progress)
             results = evaluate_tree(the_tree, leaf, levels)
             report = {"tree": tree, "logits": logits, "n_points": int(len(leaf)),
                       "n_leaves": the_tree.n_leaves, "levels": results}
@@ -236,7 +236,7 @@ def _cut_writer(tree, groups, ks, fmt, logits, dataset, column, progress):
         with open_logits(logits, dataset, column) as reader:
             def blocks():
                 start = 0
-                for a in leaf_blocks(reader, tree.n_leaves, progress=progress):
+                for a in leaf_blocks(reader, tree, progress=progress):
                     yield np.arange(start, start + len(a)), groups[a]
                     start += len(a)
             write_partition(fh, fmt, reader.n_rows, ks, blocks(), ["point"])
@@ -259,7 +259,7 @@ def info_command(
         with progress_bar() as progress, open_logits(path, dataset, column) as reader:
             described = reader.info()
             sizes = np.zeros(reader.n_cols, dtype=np.int64)
-            for a in leaf_blocks(reader, reader.n_cols, progress=progress):
+            for a in leaf_blocks(reader, progress=progress):
                 sizes += np.bincount(a, minlength=reader.n_cols)
         empty = np.flatnonzero(sizes == 0).tolist()
         described.update(cluster_sizes=sizes.tolist(), empty_clusters=empty)
@@ -288,7 +288,7 @@ def _leaf_label_counts(tree, logits: str, labels: List[str], dataset, column):
         raise UsageError("one --labels only: purity is shown for one label level")
     level = _open_levels(logits, labels)[0]
     with open_logits(logits, dataset, column) as reader:
-        leaf = point_leaves(reader, tree.n_leaves)
+        leaf = point_leaves(reader, tree)
     return leaf_label_counts(leaf, level, tree.n_leaves), [str(c) for c in level.classes]
 
 

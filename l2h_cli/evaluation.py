@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from .errors import InputError
-from .kernels import check_logits
+from .kernels import argmax_rows
 from .labels import Labels
 from .metrics import (acc, ari, contingency, dendrogram_purity, leaf_purity,
                       least_hierarchical_distance, nmi)
@@ -17,20 +17,27 @@ from .tree import Tree
 Progress = Callable[[str, int, int], None]
 
 
-def leaf_blocks(reader: LogitReader, n_leaves: int, rows: int | None = None,
+def leaf_blocks(reader: LogitReader, tree: Tree | None = None, rows: int | None = None,
                 progress: Progress | None = None) -> Iterator[np.ndarray]:
-    """The argmax leaf of every row (ties: lowest index), block by block, validated."""
-    if reader.n_cols != n_leaves:
-        raise InputError(f"{reader.path}: {reader.n_cols} columns, but the tree has "
-                         f"{n_leaves} leaves")
+    """The argmax of every row (ties: lowest index), block by block, validated: as a leaf of
+    `tree` (through its leaf table when it left absent columns out), else as a column."""
+    leaf_of = None
+    if tree is not None:
+        if reader.n_cols != tree.n_columns:
+            raise InputError(f"{reader.path}: {reader.n_cols} columns, but the tree was built "
+                             f"on {tree.n_columns}")
+        if tree.columns is not None:
+            leaf_of = np.full(reader.n_cols, -1, dtype=np.int64)
+            leaf_of[tree.columns] = np.arange(tree.n_leaves)
     done = 0
     for block in reader.blocks(rows or reader.default_block_rows()):
-        check_logits(block, done, reader.path)
-        a = np.argmax(block, axis=1)
-        top = block[np.arange(len(block)), a]
-        if block.dtype.kind == "f" and np.isneginf(top).any():
-            row = done + int(np.flatnonzero(np.isneginf(top))[0])
-            raise InputError(f"{reader.path}: row {row} has no finite logit (all are -inf)")
+        a = argmax_rows(block, done, reader.path, reader.n_cols)
+        if leaf_of is not None:
+            a = leaf_of[a]
+            if (a < 0).any():
+                row = int(np.flatnonzero(a < 0)[0])
+                raise InputError(f"{reader.path}: the argmax of row {done + row} is a column "
+                                 "the tree left out (it had no finite logit when built)")
         done += len(block)
         if progress:
             progress("evaluate", done, reader.n_rows)
@@ -38,9 +45,9 @@ def leaf_blocks(reader: LogitReader, n_leaves: int, rows: int | None = None,
     reader.check_unchanged()
 
 
-def point_leaves(reader: LogitReader, n_leaves: int, progress: Progress | None = None
+def point_leaves(reader: LogitReader, tree: Tree, progress: Progress | None = None
                  ) -> np.ndarray:
-    return np.concatenate(list(leaf_blocks(reader, n_leaves, progress=progress)))
+    return np.concatenate(list(leaf_blocks(reader, tree, progress=progress)))
 
 
 def leaf_label_counts(point_leaf: np.ndarray, labels: Labels, n_leaves: int) -> np.ndarray:

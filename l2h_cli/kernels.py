@@ -73,21 +73,45 @@ def check_logits(block: np.ndarray, start: int, path: str) -> None:
 
 
 def probs_to_logits(block: np.ndarray, start: int, path: str) -> np.ndarray:
-    """Validate rows of probabilities and take their log (log 0 = -inf)."""
-    p = block if block.dtype.kind == "f" else block.astype(np.float64)
+    """Validate rows of probabilities and take their log (log 0 = -inf). Dense rows must sum
+    to 1, sparse rows (whose other entries are 0) to at most 1, within PROB_TOLERANCE."""
+    sparse = is_sparse(block.dtype)
+    if sparse:
+        cols, p = sparse_fields(block)
+        p = np.where(cols >= 0, p, 0.0)
+    else:
+        p = block if block.dtype.kind == "f" else block.astype(np.float64)
     bad = ~np.isfinite(p) | (p < 0)
     if bad.any():
         row = int(np.flatnonzero(bad.any(axis=1))[0])
         raise InputError(f"{path}: row {start + row} has a probability that is negative, "
                          "NaN or infinite")
     sums = p.sum(axis=1, dtype=np.float64)
-    off = np.abs(sums - 1.0) > PROB_TOLERANCE
+    off = sums - 1.0 > PROB_TOLERANCE if sparse else np.abs(sums - 1.0) > PROB_TOLERANCE
     if off.any():
         row = int(np.flatnonzero(off)[0])
-        raise InputError(f"{path}: row {start + row} sums to {sums[row]:.6g}, not 1 "
-                         f"(within {PROB_TOLERANCE}); are these logits?", option="input")
+        raise InputError(f"{path}: row {start + row} sums to {sums[row]:.6g}, "
+                         f"{'more than' if sparse else 'not'} 1 (within {PROB_TOLERANCE}); "
+                         "are these logits?", option="input")
     with np.errstate(divide="ignore"):
-        return np.log(p)
+        logs = np.log(p)
+    return with_values(block, logs) if sparse else logs
+
+
+def scale_logits(block: np.ndarray, temperature: float) -> np.ndarray:
+    """Z / T, in float64."""
+    if is_sparse(block.dtype):
+        return with_values(block, sparse_fields(block)[1] / np.float64(temperature))
+    return block / np.float64(temperature)
+
+
+def with_values(block: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sparse rows with the same columns and new (float64) values."""
+    cols = sparse_fields(block)[0]
+    out = np.empty((len(block), 1), dtype=sparse_dtype(cols.shape[1], np.float64))
+    out["idx"][:, 0] = cols
+    out["val"][:, 0] = values
+    return out
 
 
 class Assignment(NamedTuple):
@@ -98,12 +122,43 @@ class Assignment(NamedTuple):
     share: np.ndarray        # its softmax probability among the other columns
 
 
-def assign(block: np.ndarray, start: int, path: str) -> Assignment:
+def sparse_dtype(k: int, values: np.dtype) -> np.dtype:
+    """One sparse (top-k) row as a fixed-size record: k columns (int32, -1 for padding) and
+    their k values. Stores and spill files hold such rows like any other."""
+    return np.dtype([("idx", np.int32, (k,)), ("val", np.dtype(values), (k,))])
+
+
+def is_sparse(dtype: np.dtype) -> bool:
+    return dtype.names is not None
+
+
+def sparse_fields(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, values), each rows x k, of an array of sparse-row records of shape (n, 1)."""
+    return rows["idx"][:, 0], rows["val"][:, 0]
+
+
+_SPARSE_ERRORS = {1: "a NaN or +inf value (NaN and +inf are not allowed; -inf is)",
+                  2: "a column index outside 0..{k1} (and -1 for padding)",
+                  3: "the same column twice", 4: "no finite logit (all are -inf or padding)"}
+
+
+def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = None
+           ) -> Assignment:
     """Argmax, confidence, runner-up and its share of every row.
 
     The runner-up and share are SPEC steps 2-3 for a point whose own cluster is `low` on its
     own, so the merge loop never re-reads the points of a single cluster.
-    Also rejects NaN, +inf, and rows whose logits are all -inf."""
+    Also rejects NaN, +inf, and rows whose logits are all -inf; and in sparse rows, column
+    indices out of range or repeated."""
+    if is_sparse(block.dtype):
+        compiled = _kernels()
+        cols, vals = sparse_fields(block)
+        bad, kind = compiled.sparse_check(cols, vals, n_classes,
+                                          np.full(n_classes, -1, dtype=np.int64))
+        if bad >= 0:
+            raise InputError(f"{path}: row {start + bad} has "
+                             + _SPARSE_ERRORS[kind].format(k1=n_classes - 1))
+        return Assignment(*compiled.sparse_assign(cols, vals, n_classes, DEEP))
     compiled = _compiled_for(block.dtype)
     if compiled is not None:
         a, conf, runner, share, bad, kind = compiled.assign(block, DEEP)
@@ -141,28 +196,45 @@ def assign(block: np.ndarray, start: int, path: str) -> Assignment:
     return Assignment(a, conf, runner, share)
 
 
-def restricted_mass(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.ndarray,
-                    n_clusters: int) -> np.ndarray:
-    """SPEC steps 2-3 for the rows `points` of `rows` (a matrix, or a RowReader over a file):
-    softmax over the columns `keep` (sorted), mass per cluster, summed in the order of `points`.
+def argmax_rows(block: np.ndarray, start: int, path: str, n_classes: int) -> np.ndarray:
+    """The argmax column of every row (ties: the lowest), rejecting the rows assign()
+    rejects."""
+    if is_sparse(block.dtype):
+        return assign(block, start, path, n_classes).cluster
+    check_logits(block, start, path)
+    a = np.argmax(block, axis=1)
+    top = block[np.arange(len(block)), a]
+    if block.dtype.kind == "f" and np.isneginf(top).any():
+        row = int(np.flatnonzero(np.isneginf(top))[0])
+        raise InputError(f"{path}: row {start + row} has no finite logit (all are -inf)")
+    return a
 
-    Rows whose kept logits are all -inf contribute nothing.
-    """
+
+def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """SPEC step 2 for the rows `points` of `rows` (a matrix, or a RowReader over a file),
+    restricted to the columns where the boolean mask `keep` is set: per point, the restricted
+    argmax r (-1 when no kept logit is finite) and its restricted softmax probability w."""
+    if is_sparse(rows.dtype):
+        block = take_rows(rows, points) if isinstance(rows, RowReader) else rows
+        where = np.arange(len(points)) if isinstance(rows, RowReader) else points
+        return _kernels().sparse_pick(*sparse_fields(block), where, keep)
     compiled = _compiled_for(rows.dtype)
     if compiled is not None:
-        mask = np.zeros(n_clusters, dtype=bool)
-        mask[keep] = True
         if isinstance(rows, np.ndarray):
-            return compiled.restricted_mass(rows, points, mask)
+            return compiled.restricted_pick(rows, points, keep)
         # A small buffer, so each row is used while it is still in cache.
         buf = np.empty((FILE_RUN_ROWS, rows.n_cols), dtype=rows.dtype)
-        mass, status = compiled.restricted_mass_file(rows.fd, rows.offset, rows.where(points),
-                                                     mask, buf)
+        r, w, status = compiled.restricted_pick_file(rows.fd, rows.offset, rows.where(points),
+                                                     keep, buf)
         if status < 0:
             raise rows.error()
-        return mass
+        return r, w
     block = take_rows(rows, points)
-    sub = block[:, keep] if len(keep) < block.shape[1] else block
+    kept = np.flatnonzero(keep)
+    sub = block[:, kept] if len(kept) < block.shape[1] else block
+    if not sub.shape[1]:
+        return np.full(len(block), -1, dtype=np.int32), np.zeros(len(block))
     r = np.argmax(sub, axis=1)
     top = sub[np.arange(len(sub)), r].astype(np.float64)
     live = ~np.isneginf(top)
@@ -170,16 +242,23 @@ def restricted_mass(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
     with np.errstate(invalid="ignore"):  # rows with no live column: -inf - -inf, dropped below
         e -= top[:, None]
         np.exp(e, out=e)
-    w = 1.0 / e.sum(axis=1)
-    return np.bincount(keep[r[live]], weights=w[live], minlength=n_clusters)
+    w = np.where(live, 1.0 / e.sum(axis=1), 0.0)
+    return np.where(live, kept[r], -1).astype(np.int32), w
 
 
-def column_mass(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """Total softmax probability the rows give each of `columns`."""
+def column_mass(rows: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The softmax probability the rows give each column where the boolean mask `wanted` is
+    set: (columns, probabilities), each column once, summed over the rows in order. Sparse
+    rows give only the columns they store."""
+    if is_sparse(rows.dtype):
+        cols, probs = _kernels().sparse_column_mass(*sparse_fields(rows), wanted)
+        uniq, inverse = np.unique(cols, return_inverse=True)
+        return uniq, np.bincount(inverse, weights=probs, minlength=len(uniq))
+    columns = np.flatnonzero(wanted)
     compiled = _compiled_for(rows.dtype)
     if compiled is not None:
-        return compiled.column_mass(rows, columns)
+        return columns, compiled.column_mass(rows, columns)
     shifted = rows.astype(np.float64)
     shifted -= shifted.max(axis=1, keepdims=True)
     np.exp(shifted, out=shifted)
-    return (shifted[:, columns] / shifted.sum(axis=1, keepdims=True)).sum(axis=0)
+    return columns, (shifted[:, columns] / shifted.sum(axis=1, keepdims=True)).sum(axis=0)

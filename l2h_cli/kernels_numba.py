@@ -1,4 +1,4 @@
-"""Compiled versions of the hot kernels in kernels.py (optional: `pip install l2h[fast]`).
+"""Compiled versions of the hot kernels in kernels.py, and the kernels of sparse rows.
 
 NumPy's float64 exp is not vectorised on AVX2 machines (about 6 ns a value). Here exp is
 written out: Cody-Waite reduction by ln 2, a degree-13 polynomial evaluated by Estrin's scheme,
@@ -25,6 +25,26 @@ _C = tuple(1.0 / math.factorial(i) for i in range(14))
 _FLOOR = -708.0
 
 
+@njit(fastmath={"contract"}, inline="always")
+def _exp(x):
+    """exp(x) for _FLOOR <= x <= 0, to about one ulp of libm, in a form LLVM vectorises."""
+    t = x * _LOG2E + _SHIFTER
+    k = t - _SHIFTER
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    a0 = 1.0 + r * _C[1]
+    a1 = _C[2] + r * _C[3]
+    a2 = _C[4] + r * _C[5]
+    a3 = _C[6] + r * _C[7]
+    a4 = _C[8] + r * _C[9]
+    a5 = _C[10] + r * _C[11]
+    a6 = _C[12] + r * _C[13]
+    p = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + (r4 * r4) * ((a4 + r2 * a5) + r4 * a6)
+    # 2**k from its bits: k sits in the low bits of t.
+    return p * _int_as_float((np.int64(_float_bits(t)) - _SHIFTER_BITS + 1023) << 52)
+
+
 @njit(fastmath={"contract"}, nogil=True, cache=True)
 def _sum_exp(row, shift, keep, terms):
     """Sum over j with keep[j] of exp(row[j] - shift), for row[j] <= shift; each term is left
@@ -32,23 +52,8 @@ def _sum_exp(row, shift, keep, terms):
     for j in range(row.shape[0]):
         x = np.float64(row[j]) - shift
         live = keep[j] and x > _FLOOR
-        x = max(x, _FLOOR)
-        t = x * _LOG2E + _SHIFTER
-        k = t - _SHIFTER
-        r = (x - k * _LN2_HI) - k * _LN2_LO
-        r2 = r * r
-        r4 = r2 * r2
-        a0 = 1.0 + r * _C[1]
-        a1 = _C[2] + r * _C[3]
-        a2 = _C[4] + r * _C[5]
-        a3 = _C[6] + r * _C[7]
-        a4 = _C[8] + r * _C[9]
-        a5 = _C[10] + r * _C[11]
-        a6 = _C[12] + r * _C[13]
-        p = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + (r4 * r4) * ((a4 + r2 * a5) + r4 * a6)
-        # 2**k from its bits: k sits in the low bits of t.
-        scale = _int_as_float((np.int64(_float_bits(t)) - _SHIFTER_BITS + 1023) << 52)
-        terms[j] = p * scale if live else 0.0
+        e = _exp(max(x, _FLOOR))
+        terms[j] = e if live else 0.0
     return _total(terms)
 
 
@@ -185,21 +190,24 @@ def _kept_top(row, keep):
 
 
 @njit(nogil=True, cache=True)
-def _add_row_mass(row, keep, mass, terms):
+def _pick_row(row, keep, terms):
+    """SPEC step 2 for one dense row: (r, w), or (-1, 0) when no kept logit is finite."""
     top, arg = _kept_top(row, keep)
-    if arg >= 0:
-        mass[arg] += 1.0 / _sum_exp(row, top, keep, terms)
+    if arg < 0:
+        return -1, 0.0
+    return arg, 1.0 / _sum_exp(row, top, keep, terms)
 
 
 @njit(nogil=True, cache=True)
-def restricted_mass(matrix, points, keep):
-    """SPEC steps 2-3 over the rows `points` of an in-memory matrix."""
-    k = matrix.shape[1]
-    mass = np.zeros(k)
-    terms = np.empty(k)
-    for i in points:
-        _add_row_mass(matrix[i], keep, mass, terms)
-    return mass
+def restricted_pick(matrix, points, keep):
+    """SPEC step 2 for the rows `points` of an in-memory matrix: (r, w) per point."""
+    m = points.shape[0]
+    r = np.empty(m, dtype=np.int32)
+    w = np.empty(m)
+    terms = np.empty(matrix.shape[1])
+    for t in range(m):
+        r[t], w[t] = _pick_row(matrix[points[t]], keep, terms)
+    return r, w
 
 
 _pread = types.ExternalFunction("pread", types.intp(types.int32, types.voidptr, types.uintp,
@@ -207,15 +215,16 @@ _pread = types.ExternalFunction("pread", types.intp(types.int32, types.voidptr, 
 
 
 @njit(nogil=True, cache=True)
-def restricted_mass_file(fd, offset, positions, keep, buf):
-    """SPEC steps 2-3 over rows of a raw file at `positions`: each run of consecutive
+def restricted_pick_file(fd, offset, positions, keep, buf):
+    """restricted_pick over rows of a raw file at `positions`: each run of consecutive
     positions (up to the rows of `buf`) is read with one pread and used while it is still in
-    cache. Returns (mass, 0), or (partial mass, -1) when a read fails or comes up short."""
+    cache. Returns (r, w, 0), or (r, w, -1) when a read fails or comes up short."""
     k = buf.shape[1]
     row_bytes = k * buf.itemsize
-    mass = np.zeros(k)
-    terms = np.empty(k)
     n = positions.shape[0]
+    r = np.full(n, -1, dtype=np.int32)
+    w = np.zeros(n)
+    terms = np.empty(k)
     i = 0
     while i < n:
         j = i + 1
@@ -227,16 +236,17 @@ def restricted_mass_file(fd, offset, positions, keep, buf):
             step = _pread(fd, buf.ctypes.data + got, want - got,
                           offset + positions[i] * row_bytes + got)
             if step <= 0:
-                return mass, -1
+                return r, w, -1
             got += step
         for t in range(j - i):
-            _add_row_mass(buf[t], keep, mass, terms)
+            r[i + t], w[i + t] = _pick_row(buf[t], keep, terms)
         i = j
-    return mass, 0
+    return r, w, 0
 
 
 @njit(nogil=True, cache=True)
 def column_mass(rows, columns):
+    """Total softmax probability the rows give each of `columns`."""
     n, k = rows.shape
     out = np.zeros(columns.shape[0])
     keep = np.ones(k, dtype=np.bool_)
@@ -246,5 +256,128 @@ def column_mass(rows, columns):
         top, _ = _kept_top(row, keep)
         total = _sum_exp(row, top, keep, terms)
         for t in range(columns.shape[0]):
-            out[t] += np.exp(np.float64(row[columns[t]]) - top) / total
+            x = np.float64(row[columns[t]]) - top
+            out[t] += _exp(x) / total if x > _FLOOR else 0.0
     return out
+
+
+# ---- sparse (top-k) rows: k (column, value) pairs, every other logit -inf ----------------
+# Padding entries (column -1, or value -inf) are skipped. Ties between equal values go to the
+# lowest column, as in a dense row.
+
+@njit(nogil=True, cache=True)
+def _sparse_top(cols, vals, keep, skip):
+    """Largest value among the live entries whose column is kept and is not `skip`: (value,
+    column, position), or (-inf, -1, -1)."""
+    top = -np.inf
+    col = -1
+    pos = -1
+    for j in range(cols.shape[0]):
+        c = cols[j]
+        if c < 0 or c == skip or not keep[c]:
+            continue
+        v = np.float64(vals[j])
+        if v == -np.inf:
+            continue
+        if v > top or (v == top and c < col):
+            top, col, pos = v, c, j
+    return top, col, pos
+
+
+@njit(fastmath={"contract"}, nogil=True, cache=True)
+def _sparse_sum_exp(cols, vals, keep, skip, shift):
+    s = 0.0
+    for j in range(cols.shape[0]):
+        c = cols[j]
+        if c < 0 or c == skip or not keep[c]:
+            continue
+        x = np.float64(vals[j]) - shift
+        if x > _FLOOR:
+            s += _exp(x)
+    return s
+
+
+@njit(nogil=True, cache=True)
+def sparse_check(cols, vals, n_classes, seen):
+    """(first bad row or -1, kind: 1 NaN/+inf value, 2 column out of range, 3 duplicate
+    column, 4 no finite logit). `seen` is a scratch array of n_classes int64, all -1."""
+    n, k = cols.shape
+    for i in range(n):
+        live = False
+        for j in range(k):
+            c = cols[i, j]
+            v = vals[i, j]
+            if not v < np.inf:
+                return i, 1
+            if c < -1 or c >= n_classes:
+                return i, 2
+            if c < 0:
+                continue
+            if seen[c] == i:
+                return i, 3
+            seen[c] = i
+            live |= v > -np.inf
+        if not live:
+            return i, 4
+    return -1, 0
+
+
+@njit(nogil=True, cache=True)
+def sparse_assign(cols, vals, n_classes, deep):
+    """assign() for sparse rows already checked by sparse_check."""
+    n = cols.shape[0]
+    a = np.empty(n, dtype=np.int64)
+    conf = np.empty(n)
+    runner = np.empty(n, dtype=np.int32)
+    share = np.empty(n)
+    keep = np.ones(n_classes, dtype=np.bool_)
+    for i in range(n):
+        top, arg, _ = _sparse_top(cols[i], vals[i], keep, -1)
+        a[i] = arg
+        second, r, pos = _sparse_top(cols[i], vals[i], keep, arg)
+        others = _sparse_sum_exp(cols[i], vals[i], keep, arg, top)
+        conf[i] = 1.0 / (1.0 + others)
+        runner[i] = r
+        if r < 0:
+            share[i] = 0.0
+        elif second - top > deep:
+            share[i] = _exp(max(second - top, _FLOOR)) / others
+        else:
+            share[i] = 1.0 / _sparse_sum_exp(cols[i], vals[i], keep, arg, second)
+    return a, conf, runner, share
+
+
+@njit(nogil=True, cache=True)
+def sparse_pick(cols, vals, points, keep):
+    """restricted_pick for sparse rows."""
+    m = points.shape[0]
+    r = np.empty(m, dtype=np.int32)
+    w = np.empty(m)
+    for t in range(m):
+        i = points[t]
+        top, c, _ = _sparse_top(cols[i], vals[i], keep, -1)
+        r[t] = c
+        w[t] = 0.0 if c < 0 else 1.0 / _sparse_sum_exp(cols[i], vals[i], keep, -1, top)
+    return r, w
+
+
+@njit(nogil=True, cache=True)
+def sparse_column_mass(cols, vals, wanted):
+    """For every live entry whose column is `wanted`: (column, its softmax probability), in
+    row order, as two arrays."""
+    n, k = cols.shape
+    keep = np.ones(wanted.shape[0], dtype=np.bool_)
+    out_c = np.empty(n * k, dtype=np.int64)
+    out_p = np.empty(n * k)
+    m = 0
+    for i in range(n):
+        top, arg, _ = _sparse_top(cols[i], vals[i], keep, -1)
+        total = _sparse_sum_exp(cols[i], vals[i], keep, -1, top)
+        for j in range(k):
+            c = cols[i, j]
+            if c >= 0 and wanted[c]:
+                v = np.float64(vals[i, j])
+                out_c[m] = c
+                out_p[m] = _exp(max(v - top, _FLOOR)) / total if v - top > _FLOOR else 0.0
+                m += 1
+    return out_c[:m], out_p[:m]

@@ -1,11 +1,14 @@
-"""The L2H merge loop (SPEC section 1), over per-cluster statistics and a RowStore.
+"""The L2H merge loop (docs/algorithm.md), over per-cluster statistics and a RowStore.
 
-Only the points of the group being merged are read again at each step; everything else the
-loop needs is per cluster.
+Only the points of the group being merged are read again at each step, and no step scans all
+K clusters: the lowest score comes from a heap, the relations from the points of `low` alone
+(grouped by the node that holds their restricted argmax), and a merge costs O(1) amortised.
+The loop runs over the leaves 0..K'-1; `columns[leaf]` is the input column of each.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 import warnings
 from typing import Callable, Sequence
@@ -13,80 +16,188 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import L2HWarning
-from .kernels import column_mass, restricted_mass
+from .kernels import column_mass, restricted_pick
 from .parallel import BlockPool
 from .store import RowStore
 
-AGGREGATES: dict[str, Callable[[list[float]], float]] = {
-    # fsum rounds once, so the score of a group does not depend on its members' order.
-    "sum": math.fsum,
-    "mean": lambda v: math.fsum(v) / len(v),
-    "min": min,
-    "max": max,
-}
+AGGREGATES = ("sum", "mean", "min", "max")
 STRATEGIES = ("lowest", "all-pairs")
 
 Progress = Callable[[str, int, int], None]
 
+#: A float64 times this is an exact integer (every float64 is a multiple of 2**-1074), so
+#: group sums of mean confidences are exact integers, rounded once when a score is read.
+_SCALE = 1 << 1074
+
+
+def _exact(x: float) -> int:
+    num, den = float(x).as_integer_ratio()
+    return num * (_SCALE // den)
+
 
 class _Groups:
-    """The ordered list of groups of SPEC section 1, with node ids in scipy's numbering."""
+    """SPEC's ordered list of groups.
 
-    def __init__(self, n_clusters: int) -> None:
-        self.k = n_clusters
-        self.members: dict[int, list[int]] = {c: [c] for c in range(n_clusters)}
-        self.order: list[int] = list(range(n_clusters))
-        self.node_of = np.arange(n_clusters)
-        self.size = np.ones(2 * n_clusters, dtype=np.float64)
+    The list starts as the leaves 0..K-1 and each merge appends node K+t, so a group's place
+    in the list is the order of its node id: "first in the list" is "smallest node id".
+    Leaves find their group through a disjoint-set forest (union by size, path compression),
+    and each group keeps its leaves as a linked list in SPEC order (low's, then best's).
+    """
+
+    def __init__(self, n_leaves: int) -> None:
+        k = self.k = n_leaves
+        self.parent = np.arange(k)
+        self.set_size = np.ones(k, dtype=np.int64)
+        self.node_at_root = np.arange(k)
+        self.root_of = np.concatenate([np.arange(k), np.full(max(k - 1, 0), -1)])
+        self.n_leaves = np.concatenate([np.ones(k, np.int64), np.zeros(max(k - 1, 0), np.int64)])
+        self.first = self.root_of.copy()
+        self.last = self.root_of.copy()
+        self.next_leaf = np.full(k, -1)
+        self.alive = np.concatenate([np.ones(k, bool), np.zeros(max(k - 1, 0), bool)])
+        self._alive_heap = list(range(k))
+        self.count = k
         self.merges: list[tuple[int, int]] = []
+
+    def nodes_of(self, leaves: np.ndarray) -> np.ndarray:
+        """The node of the group holding each leaf."""
+        parent = self.parent
+        roots = parent[leaves]
+        while True:
+            up = parent[roots]
+            if np.array_equal(up, roots):
+                break
+            roots = up
+        parent[leaves] = roots  # path compression
+        return self.node_at_root[roots]
+
+    def leaves(self, node: int) -> np.ndarray:
+        out = np.empty(self.n_leaves[node], dtype=np.int64)
+        leaf = self.first[node]
+        for i in range(len(out)):
+            out[i] = leaf
+            leaf = self.next_leaf[leaf]
+        return out
+
+    def first_alive(self, skip: int) -> int:
+        """The first group in the list other than `skip`."""
+        heap = self._alive_heap
+        while not self.alive[heap[0]]:
+            heapq.heappop(heap)
+        if heap[0] != skip:
+            return heap[0]
+        heapq.heappop(heap)
+        try:
+            return self.first_alive(skip)
+        finally:
+            heapq.heappush(heap, skip)
+
+    def alive_nodes(self) -> np.ndarray:
+        return np.flatnonzero(self.alive)
 
     def merge(self, low: int, best: int) -> int:
         node = self.k + len(self.merges)
         self.merges.append((low, best))
-        leaves = self.members.pop(low) + self.members.pop(best)
-        self.members[node] = leaves
-        self.node_of[leaves] = node
-        self.size[node] = len(leaves)
-        self.order.remove(low)
-        self.order.remove(best)
-        self.order.append(node)
+        big, small = self.root_of[low], self.root_of[best]
+        if self.set_size[big] < self.set_size[small]:
+            big, small = small, big
+        self.parent[small] = big
+        self.set_size[big] += self.set_size[small]
+        self.node_at_root[big] = node
+        self.root_of[node] = big
+        self.next_leaf[self.last[low]] = self.first[best]
+        self.first[node], self.last[node] = self.first[low], self.last[best]
+        self.n_leaves[node] = self.n_leaves[low] + self.n_leaves[best]
+        self.alive[[low, best]] = False
+        self.alive[node] = True
+        heapq.heappush(self._alive_heap, node)
+        self.count -= 1
         return node
+
+
+class _Scores:
+    """Each group's score: Λ over the mean confidences of its non-empty clusters, kept in a
+    form that merges in O(1) and gives exactly math.fsum's result for sums."""
+
+    def __init__(self, aggregate: str, mean_conf: np.ndarray, occupied: np.ndarray) -> None:
+        self.aggregate = aggregate
+        self.exact: dict[int, int] = {}
+        self.count: dict[int, int] = {}
+        self.lo: dict[int, float] = {}
+        self.hi: dict[int, float] = {}
+        for leaf in map(int, np.flatnonzero(occupied)):
+            m = float(mean_conf[leaf])
+            self.exact[leaf], self.count[leaf], self.lo[leaf], self.hi[leaf] = _exact(m), 1, m, m
+
+    def join(self, node: int, a: int, b: int) -> None:
+        for table, combine in ((self.exact, int.__add__), (self.count, int.__add__),
+                               (self.lo, min), (self.hi, max)):
+            if a in table and b in table:
+                table[node] = combine(table.pop(a), table.pop(b))
+            elif a in table or b in table:
+                table[node] = table.pop(a) if a in table else table.pop(b)
+
+    def score(self, node: int) -> float:
+        if self.aggregate == "min":
+            return self.lo[node]
+        if self.aggregate == "max":
+            return self.hi[node]
+        total = self.exact[node] / _SCALE  # int / int rounds once, as math.fsum does
+        return total / self.count[node] if self.aggregate == "mean" else total
 
 
 class MergeLoop:
     def __init__(self, store: RowStore, counts: np.ndarray, conf_sum: np.ndarray,
-                 pool: BlockPool, block_rows: int, progress: Progress | None = None,
+                 columns: np.ndarray, pool: BlockPool, block_rows: int,
+                 progress: Progress | None = None,
                  runner_up: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """`runner_up`: per point (in input order), the argmax of its other columns (-1 if
-        none) and its softmax share among them (kernels.assign), so that a cluster that is
-        `low` on its own costs no re-read."""
+        """`counts`, `conf_sum`: per input column. `columns`: the input column of each leaf
+        (the present ones). `runner_up`: per point (in input order), the column of the argmax
+        of its other logits (-1 if none) and its softmax share among them (kernels.assign),
+        so that a cluster that is `low` on its own costs no re-read."""
         self.store = store
-        self.k = len(counts)
-        self.counts = counts
-        self.mean_conf = np.where(counts > 0, conf_sum / np.maximum(counts, 1), np.nan)
+        self.columns = np.asarray(columns, dtype=np.int64)
+        self.k = len(self.columns)
+        self.leaf_of = np.full(len(counts), -1, dtype=np.int64)
+        self.leaf_of[self.columns] = np.arange(self.k)
+        self.counts = counts[self.columns]
+        self.mean_conf = np.where(self.counts > 0, conf_sum[self.columns]
+                                  / np.maximum(self.counts, 1), np.nan)
+        self.keep = np.zeros(len(counts), dtype=bool)
+        self.keep[self.columns] = True
         self.pool = pool
         self.block_rows = block_rows
         self.progress = progress or (lambda stage, done, total: None)
         self.runner_up = runner_up
+        self.stats: dict[str, list[float]] = {"margin_low": [], "margin_best": [],
+                                              "strength": []}
 
-    def mass(self, clusters: Sequence[int]) -> np.ndarray:
-        """SPEC steps 2-3: restricted-softmax mass per cluster from the points of `clusters`."""
-        if len(clusters) == 1 and self.runner_up is not None:
-            points = self.store.points(clusters)
-            runner, share = self.runner_up[0][points], self.runner_up[1][points]
-            live = runner >= 0
-            return np.bincount(runner[live], weights=share[live], minlength=self.k)
-        keep = np.ones(self.k, dtype=bool)
-        keep[list(clusters)] = False
-        keep_idx = np.flatnonzero(keep)
-        total = np.zeros(self.k)
-        if not keep_idx.size:
-            return total
-        rows = self.store.rows_ready()
-        for part in self.pool.map(lambda points: restricted_mass(rows, points, keep_idx, self.k),
-                                  self.store.blocks(clusters, self.block_rows)):
-            total += part
-        return total
+    def relations(self, groups: _Groups, leaves: Sequence[int]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """SPEC steps 2-4 for the group of `leaves`: the nodes that receive mass, ascending,
+        and the mass each receives (summed per cluster in point order, then per node in
+        cluster order)."""
+        cols = self.columns[np.asarray(leaves)]
+        if len(cols) == 1 and self.runner_up is not None:
+            points = self.store.points(cols)
+            r, w = self.runner_up[0][points], self.runner_up[1][points]
+        else:
+            self.keep[cols] = False
+            try:
+                rows = self.store.rows_ready()
+                parts = list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep),
+                                           self.store.blocks(cols, self.block_rows)))
+            finally:
+                self.keep[cols] = True
+            if not parts:
+                return np.empty(0, np.int64), np.empty(0)
+            r = np.concatenate([p[0] for p in parts])
+            w = np.concatenate([p[1] for p in parts])
+        live = r >= 0
+        picked, inverse = np.unique(self.leaf_of[r[live]], return_inverse=True)
+        per_leaf = np.bincount(inverse, weights=w[live], minlength=len(picked))
+        nodes, inverse = np.unique(groups.nodes_of(picked), return_inverse=True)
+        return nodes, np.bincount(inverse, weights=per_leaf, minlength=len(nodes))
 
     def run(self, aggregate: str = "sum", strategy: str = "lowest") -> list[tuple[int, int]]:
         if aggregate not in AGGREGATES:
@@ -94,86 +205,109 @@ class MergeLoop:
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose from {list(STRATEGIES)}")
         groups = _Groups(self.k)
+        self.scores = _Scores(aggregate, self.mean_conf, self.counts > 0)
         self._merge_empty(groups)
         if strategy == "lowest":
-            self._lowest(groups, AGGREGATES[aggregate])
+            self._lowest(groups, self.scores)
         else:
             self._all_pairs(groups)
         return groups.merges
 
-    def _step_done(self, groups: _Groups) -> None:
+    def _record(self, groups: _Groups, low: int, best: int, margin_low: float,
+                margin_best: float, strength: float) -> int:
+        node = groups.merge(low, best)
+        self.scores.join(node, low, best)
+        for key, value in zip(self.stats, (margin_low, margin_best, strength)):
+            self.stats[key].append(value)
         self.progress("merge", len(groups.merges), self.k - 1)
+        return node
 
     def _merge_empty(self, groups: _Groups) -> None:
+        """Each empty cluster, in id order, joins the group of the non-empty cluster whose
+        points give it the most probability (ties: the lowest). Memory O(K), one pass over
+        the points of each non-empty cluster."""
         empty = np.flatnonzero(self.counts == 0)
         if not empty.size:
             return
         warnings.warn(f"{empty.size} cluster(s) are the argmax of no point "
-                      f"(first: {', '.join(map(str, empty[:5]))}); each joins the group of the "
-                      "cluster whose points give it the most probability", L2HWarning,
-                      stacklevel=3)
+                      f"(first: {', '.join(map(str, self.columns[empty[:5]]))}); each joins "
+                      "the group of the cluster whose points give it the most probability",
+                      L2HWarning, stacklevel=3)
         occupied = np.flatnonzero(self.counts > 0)
-        given = np.full((self.k, empty.size), -np.inf)
-        given[occupied] = 0.0
+        wanted = np.zeros(len(self.keep), dtype=bool)
+        wanted[self.columns[empty]] = True
+        best_given = np.zeros(len(self.keep))
+        host = np.full(len(self.keep), occupied[0])
+        def given(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            return column_mass(self.store.read(points), wanted)
 
-        def blocks():
-            for h in occupied:
-                for points in self.store.blocks([h], self.block_rows):
-                    yield h, points
+        for h in occupied:
+            parts = list(self.pool.map(given, self.store.blocks(self.columns[[h]],
+                                                                self.block_rows)))
+            cols = np.concatenate([c for c, _ in parts])
+            mass = np.concatenate([p for _, p in parts])
+            cols, inverse = np.unique(cols, return_inverse=True)
+            mass = np.bincount(inverse, weights=mass, minlength=len(cols))
+            better = mass > best_given[cols]  # strictly: ties keep the lower h
+            best_given[cols[better]] = mass[better]
+            host[cols[better]] = h
+        for leaf in empty:
+            target = int(groups.nodes_of(np.array([host[self.columns[leaf]]]))[0])
+            self._record(groups, int(leaf), target, math.nan, math.nan, math.nan)
 
-        for h, part in self.pool.map(lambda item: (item[0],
-                                                   column_mass(self.store.read(item[1]), empty)),
-                                     blocks()):
-            given[h] += part
-        for j, c in enumerate(empty):
-            h = int(np.argmax(given[:, j]))
-            groups.merge(int(c), int(groups.node_of[h]))
-            self._step_done(groups)
+    def _lowest(self, groups: _Groups, scores: _Scores) -> None:
+        heap = [(scores.score(n), n) for n in map(int, groups.alive_nodes())]
+        heapq.heapify(heap)
 
-    def _score(self, leaves: list[int], agg: Callable[[list[float]], float]) -> float:
-        return agg([float(self.mean_conf[c]) for c in leaves if self.counts[c] > 0])
+        def top() -> tuple[float, int]:
+            while not groups.alive[heap[0][1]]:
+                heapq.heappop(heap)
+            return heap[0]
 
-    def _lowest(self, groups: _Groups, agg: Callable[[list[float]], float]) -> None:
-        score = np.full(2 * self.k, np.inf)
-        for node in groups.order:
-            score[node] = self._score(groups.members[node], agg)
-        while len(groups.order) > 1:
-            order = np.array(groups.order)
-            low = int(order[np.argmin(score[order])])
-            mass = self.mass(groups.members[low])
-            rel = np.bincount(groups.node_of, weights=mass, minlength=2 * self.k) / groups.size
-            cand = rel[order]
-            cand[order == low] = -np.inf
-            best = int(order[np.argmax(cand)])
-            node = groups.merge(low, best)
-            score[node] = self._score(groups.members[node], agg)
-            self._step_done(groups)
+        while groups.count > 1:
+            s1, low = top()
+            heapq.heappop(heap)
+            s2 = top()[0]
+            nodes, mass = self.relations(groups, groups.leaves(low))
+            if nodes.size:
+                rel = mass / groups.n_leaves[nodes]
+                j = int(np.argmax(rel))  # the first of equal maxima: the smallest node id
+                best = int(nodes[j])
+                # Groups that receive nothing have a relation of 0.
+                others = np.delete(rel, j)
+                r2 = others.max() if others.size else 0.0 if groups.count > 2 else None
+                margin_best = math.nan if r2 is None else (rel[j] - r2) / abs(rel[j])
+                strength = mass[j] / mass.sum()
+            else:
+                best = groups.first_alive(low)
+                margin_best = strength = math.nan
+            margin_low = (s2 - s1) / abs(s2) if s2 else math.nan
+            node = self._record(groups, low, best, margin_low, margin_best, strength)
+            heapq.heappush(heap, (scores.score(node), node))
 
     def _all_pairs(self, groups: _Groups) -> None:
-        # given[slot(G), slot(H)] = sum over c in H of mass_G[c]; a new group takes the slot
+        # given[slot(G), slot(H)] = mass the points of G give H; a new group takes the slot
         # of its `low` part, so the table stays K x K.
-        slot = {node: i for i, node in enumerate(groups.order)}
+        slot = {int(node): i for i, node in enumerate(groups.alive_nodes())}
         given = np.zeros((len(slot), len(slot)))
 
         def fill_row(node: int) -> None:
-            mass = self.mass(groups.members[node])
-            per_node = np.bincount(groups.node_of, weights=mass, minlength=2 * self.k)
-            for other, s in slot.items():
-                given[slot[node], s] = per_node[other]
+            nodes, mass = self.relations(groups, groups.leaves(node))
+            given[slot[node]] = 0.0
+            given[slot[node], [slot[int(v)] for v in nodes]] = mass
 
-        for node in groups.order:
+        for node in list(slot):
             fill_row(node)
-        while len(groups.order) > 1:
-            order = np.array(groups.order)
-            slots = np.array([slot[n] for n in order])
-            rel = given[np.ix_(slots, slots)] / groups.size[order][None, :]
+        while groups.count > 1:
+            order = groups.alive_nodes()
+            slots = np.array([slot[int(n)] for n in order])
+            rel = given[np.ix_(slots, slots)] / groups.n_leaves[order][None, :]
             np.fill_diagonal(rel, -np.inf)
             g, h = divmod(int(np.argmax(rel)), len(order))
             low, best = int(order[g]), int(order[h])
-            node = groups.merge(low, best)
+            node = self._record(groups, low, best, math.nan, math.nan, math.nan)
             s_low, s_best = slot.pop(low), slot.pop(best)
             given[:, s_low] += given[:, s_best]
             slot[node] = s_low
-            if len(groups.order) > 1:
+            if groups.count > 1:
                 fill_row(node)
-            self._step_done(groups)

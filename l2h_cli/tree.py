@@ -44,6 +44,14 @@ class Tree:
         return self.n_leaves + len(self.children)
 
     @property
+    def n_columns(self) -> int:
+        """Columns of the logits the tree was built on (leaves, plus absent columns)."""
+        if self.columns is None:
+            return self.n_leaves
+        absent = self.absent if self.absent is not None else ()
+        return int(max(self.columns.max(initial=-1), max(absent, default=-1))) + 1
+
+    @property
     def root(self) -> int:
         return self.n_nodes - 1
 

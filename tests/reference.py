@@ -36,20 +36,24 @@ def _mass(Z: np.ndarray, a: np.ndarray, group: tuple[int, ...]) -> np.ndarray:
 
 
 def reference_l2h(Z, aggregate: str = "sum", strategy: str = "lowest",
-                  input: str = "logits") -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """The merges (low, best) as tuples of leaf ids, in order."""
+                  input: str = "logits", temperature: float = 1.0, keep_absent: bool = False
+                  ) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """The merges (low, best) as tuples of input column ids, in order. Columns without a
+    finite logit are left out unless `keep_absent`."""
     Z = np.asarray(Z, dtype=np.float64)
     if input == "probs":
         with np.errstate(divide="ignore"):
             Z = np.log(Z)
+    Z = Z / temperature
     N, K = Z.shape
+    columns = [c for c in range(K) if keep_absent or (Z[:, c] > -np.inf).any()]
     a = np.array([int(np.argmax(Z[i])) for i in range(N)])
     P = np.array([_softmax_row(Z[i]) for i in range(N)])
     conf = np.array([P[i, a[i]] for i in range(N)])
     m = {c: conf[a == c].mean() for c in range(K) if (a == c).any()}
     agg = {"sum": sum, "mean": lambda v: sum(v) / len(v), "min": min, "max": max}[aggregate]
 
-    groups: list[tuple[int, ...]] = [(c,) for c in range(K)]
+    groups: list[tuple[int, ...]] = [(c,) for c in columns]
     merges = []
 
     def do_merge(low, best):
@@ -58,7 +62,7 @@ def reference_l2h(Z, aggregate: str = "sum", strategy: str = "lowest",
         groups.remove(best)
         groups.append(low + best)
 
-    for c in range(K):
+    for c in columns:
         if c in m:
             continue
         totals = {h: P[a == h, c].sum() for h in sorted(m)}
@@ -96,5 +100,7 @@ def reference_l2h(Z, aggregate: str = "sum", strategy: str = "lowest",
 
 
 def merges_as_leaves(tree) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
-    """A Tree's merges in the reference's (low leaves, best leaves) form."""
-    return [(tuple(tree.leaves_of(lo)), tuple(tree.leaves_of(hi))) for lo, hi in tree.children]
+    """A Tree's merges in the reference's (low columns, best columns) form."""
+    col = (lambda leaf: leaf) if tree.columns is None else (lambda leaf: int(tree.columns[leaf]))
+    return [(tuple(map(col, tree.leaves_of(lo))), tuple(map(col, tree.leaves_of(hi))))
+            for lo, hi in tree.children]

@@ -50,9 +50,28 @@ class LogitReader(ABC):
             raise InputError(f"{self.path}: the file changed while it was being read; "
                              "nothing was written")
 
+    #: Sparse readers yield rows of k (column, value) pairs (kernels.sparse_dtype records, one
+    #: per row); dense ones rows of n_cols values.
+    sparse = False
+
     @property
     def shape(self) -> tuple[int, int]:
         return (self.n_rows, self.n_cols)
+
+    @property
+    def row_dtype(self) -> np.dtype:
+        """The dtype of the blocks' items."""
+        return self.dtype
+
+    @property
+    def row_width(self) -> int:
+        """Items per row of a block: n_cols, or 1 record for sparse rows."""
+        return self.n_cols
+
+    @property
+    def values_per_row(self) -> int:
+        """Numbers stored per row: what reading and computing on a row costs."""
+        return self.n_cols
 
     def default_block_rows(self, target_bytes: int = DEFAULT_BLOCK_BYTES) -> int:
         return max(1, target_bytes // max(1, self.n_cols * 8))
