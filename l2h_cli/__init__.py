@@ -7,9 +7,9 @@
 
 from .build import build_hierarchy
 from .errors import InputError, L2HError, L2HWarning, UsageError
-from .readers import open_logits
+from .readers import ArrayReader, SparseArrayReader, open_logits
 from .tree import Tree
 
-__all__ = ["build_hierarchy", "open_logits", "Tree", "InputError", "L2HError", "L2HWarning",
+__all__ = ["build_hierarchy", "open_logits", "ArrayReader", "SparseArrayReader", "Tree", "InputError", "L2HError", "L2HWarning",
            "UsageError"]
 __version__ = "0.1.0"

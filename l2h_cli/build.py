@@ -56,6 +56,10 @@ def build_hierarchy(
     progress: Progress | None = None,
     temperature: float = 1.0,
     keep_absent: bool = False,
+    key: str | None = None,
+    n_classes: int | None = None,
+    indices: str | None = None,
+    values: str | None = None,
 ) -> Tree:
     """Build the L2H hierarchy of the K clusters of an N x K logit (or probability) matrix.
 
@@ -76,7 +80,8 @@ def build_hierarchy(
     if isinstance(source, LogitReader):
         reader, owned = source, False
     elif isinstance(source, str):
-        reader, owned = open_logits(source, dataset=dataset, column=column), True
+        reader, owned = open_logits(source, dataset, column, key=key, n_classes=n_classes,
+                                    indices=indices, values=values), True
     else:
         reader, owned = ArrayReader(source), True
     if not temperature > 0 or not math.isfinite(temperature):
@@ -98,8 +103,8 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
         raise InputError(f"{len(names)} names for {k} clusters")
     if strategy == "all-pairs" and 8 * k * k > budget:
         raise UsageError(f"the all-pairs strategy keeps a {k} x {k} table of relations, "
-                         f"{8 * k * k / 2**20:.0f} MiB, more than the memory budget of "
-                         f"{budget / 2**20:.0f} MiB", option="memory")
+                         f"{8 * k * k / 2**20:.3g} MiB, more than the memory budget of "
+                         f"{budget / 2**20:.3g} MiB", option="memory")
     floor = minimum_memory(n, reader.values_per_row)
     if budget < floor:
         warnings.warn(f"a memory budget of {budget / 2**20:.0f} MiB is below what this build "
@@ -201,16 +206,17 @@ def _make_store(reader: LogitReader, transform: bool, budget: int, tmpdir: str |
     row_bytes = width * dtype.itemsize
     run_bytes = max(budget // 16, row_bytes)
     if n * row_bytes <= budget // 2:
-        return RowStore(n, width, dtype, "memory")
+        return RowStore(n, width, dtype, "memory", n_clusters=reader.n_cols)
     raw = reader.raw_rows() if not transform and reread is not False and rawio.supported() \
         else None
     if raw is not None and raw.dtype == dtype and (reread or n * row_bytes <= _ram() // 2):
-        return RowStore(n, width, dtype, "source", source=raw)
+        return RowStore(n, width, dtype, "source", source=raw, n_clusters=reader.n_cols)
     if reread:
         warnings.warn(f"{reader.path}: its rows cannot be read back by position (only a "
                       "C-ordered .npy or a contiguous, unfiltered HDF5 dataset can); using a "
                       "spill file", L2HWarning, stacklevel=4)
-    return RowStore(n, width, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir)
+    return RowStore(n, width, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir,
+                    n_clusters=reader.n_cols)
 
 
 def _ram() -> int:

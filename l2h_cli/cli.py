@@ -31,6 +31,15 @@ NAMES_OPT = typer.Option(None, "--names", help="Leaf names, one a line (for Newi
                                                "labelled by name).")
 DATASET_OPT = typer.Option(None, "--dataset", help="HDF5 dataset [logits].")
 COLUMN_OPT = typer.Option(None, "--column", help="Parquet column.")
+KEY_OPT = typer.Option(None, "--key", help="Array in an .npz, .safetensors or .pt file "
+                                           "(default: logits, or the only one).")
+N_CLASSES_OPT = typer.Option(None, "--n-classes", min=1,
+                             help="Number of classes of sparse (top-k) logits, when the "
+                                  "file does not say it.")
+INDICES_OPT = typer.Option(None, "--indices", help="Sparse logits: the array or column of "
+                                                   "column indices (default: indices).")
+VALUES_OPT = typer.Option(None, "--values", help="Sparse logits: the array or column of "
+                                                 "values (default: values).")
 LABELS_OPT = typer.Option([], "--labels", "-l",
                           help="Labels: .npy, .txt/.csv, .h5 or .parquet; FILE#NAME picks a "
                                "dataset or column. Repeat for several levels.")
@@ -82,6 +91,10 @@ def build(
     names: Optional[Path] = NAMES_OPT,
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
+    key: Optional[str] = KEY_OPT,
+    n_classes: Optional[int] = N_CLASSES_OPT,
+    indices: Optional[str] = INDICES_OPT,
+    values: Optional[str] = VALUES_OPT,
     input_kind: InputKind = typer.Option(InputKind.logits, "--input",
                                          help="Whether INPUT holds logits or probabilities."),
     aggregate: Aggregate = typer.Option(Aggregate.sum, "--aggregate",
@@ -90,6 +103,12 @@ def build(
     strategy: Strategy = typer.Option(Strategy.lowest, "--strategy",
                                       help="lowest: merge the lowest-scoring group (L2H); "
                                            "all-pairs: the best of every ordered pair."),
+    temperature: float = typer.Option(1.0, "--temperature",
+                                      help="Take every softmax of logits / T (T > 0)."),
+    keep_absent: bool = typer.Option(False, "--keep-absent",
+                                     help="Keep columns without any finite logit as leaves "
+                                          "(placed by the empty-cluster rule) instead of "
+                                          "leaving them out."),
     memory: str = typer.Option("2G", "--memory", help="Memory budget; beyond it, rows are "
                                                       "read again from INPUT or a spill file."),
     chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", min=1,
@@ -109,17 +128,20 @@ def build(
             budget = parse_size(memory)
         except ValueError as exc:
             raise UsageError(f"--memory: {exc}") from None
+        if not 0 < temperature < float("inf"):
+            raise UsageError(f"--temperature must be a positive number, not {temperature}")
         formats = [(o, "newick" if o == "-" else tree_format(o)) for o in output]
         started = time.perf_counter()
         with AtomicOutputs(output, [input, names and str(names)], checkpoint) as outs:
-            with progress_bar() as progress, open_logits(input, dataset, column) as reader:
+            with progress_bar() as progress, open_logits(input, **_source(locals())) as reader:
                 leaf_names = read_names(str(names), reader.n_cols) if names is not None \
                     else None
                 tree = build_hierarchy(reader, input=input_kind.value,
                                        aggregate=aggregate.value, strategy=strategy.value,
                                        names=leaf_names, memory=budget, chunk_rows=chunk_rows,
                                        workers=threads, tmpdir=str(tmpdir) if tmpdir else None,
-                                       reread=reread, progress=progress)
+                                       reread=reread, progress=progress,
+                                       temperature=temperature, keep_absent=keep_absent)
             for path, fmt in formats:
                 if path != "-":
                     outs.write(path, lambda fh, fmt=fmt: write_tree(tree, fh, fmt))
@@ -130,6 +152,12 @@ def build(
         info(f"built a {tree.n_leaves}-leaf tree from {tree.meta['n_points']} points"
              f"{f' ({n_empty} empty clusters)' if n_empty else ''} in "
              f"{time.perf_counter() - started:.2f} s; wrote {written}")
+
+
+def _source(options: dict) -> dict:
+    """The reader options among a command's parameters."""
+    return {name: options[name] for name in ("dataset", "column", "key", "n_classes",
+                                             "indices", "values")}
 
 
 def _open_levels(logits: str, labels: List[str]) -> list:
@@ -150,6 +178,10 @@ def evaluate(
     names: Optional[Path] = NAMES_OPT,
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
+    key: Optional[str] = KEY_OPT,
+    n_classes: Optional[int] = N_CLASSES_OPT,
+    indices: Optional[str] = INDICES_OPT,
+    values: Optional[str] = VALUES_OPT,
     json_out: Optional[str] = typer.Option(None, "--json", help="Also write the metrics as "
                                                                 "JSON (- for stdout)."),
 ) -> None:
@@ -165,7 +197,7 @@ def evaluate(
         with AtomicOutputs(targets, inputs, checkpoint) as outs:
             the_tree = load_tree(tree, read_names(str(names)) if names else None)
             levels = _open_levels(logits, labels)
-            with progress_bar() as progress, open_logits(logits, dataset, column) as reader:
+            with progress_bar() as progress, open_logits(logits, **_source(locals())) as reader:
                 leaf = point_leaves(reader, the_tree, progress)
             results = evaluate_tree(the_tree, leaf, levels)
             report = {"tree": tree, "logits": logits, "n_points": int(len(leaf)),
@@ -194,6 +226,10 @@ def cut(
     names: Optional[Path] = NAMES_OPT,
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
+    key: Optional[str] = KEY_OPT,
+    n_classes: Optional[int] = N_CLASSES_OPT,
+    indices: Optional[str] = INDICES_OPT,
+    values: Optional[str] = VALUES_OPT,
 ) -> None:
     """The flat clustering after the first K-k merges, for leaves or for points.
 
@@ -216,14 +252,14 @@ def cut(
             with progress_bar() as progress:
                 for path, fmt, cols in jobs:
                     fill = _cut_writer(the_tree, table[:, cols], [k[i] for i in cols], fmt,
-                                       logits, dataset, column, progress)
+                                       logits, _source(locals()), progress)
                     if path == "-":
                         write_stdout(fill)
                     else:
                         outs.write(path, fill)
 
 
-def _cut_writer(tree, groups, ks, fmt, logits, dataset, column, progress):
+def _cut_writer(tree, groups, ks, fmt, logits, source, progress):
     """A function writing one cut output: per leaf, or per point of LOGITS (streamed)."""
     from .evaluation import leaf_blocks
     from .partition import write_partition
@@ -233,7 +269,7 @@ def _cut_writer(tree, groups, ks, fmt, logits, dataset, column, progress):
             write_partition(fh, fmt, tree.n_leaves, ks, [(np.arange(tree.n_leaves), groups)],
                             ["leaf", "name"], tree.names)
             return
-        with open_logits(logits, dataset, column) as reader:
+        with open_logits(logits, **source) as reader:
             def blocks():
                 start = 0
                 for a in leaf_blocks(reader, tree, progress=progress):
@@ -249,6 +285,10 @@ def info_command(
     path: str = typer.Argument(..., help="A logit file (.npy, .h5, .parquet, or -)."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
+    key: Optional[str] = KEY_OPT,
+    n_classes: Optional[int] = N_CLASSES_OPT,
+    indices: Optional[str] = INDICES_OPT,
+    values: Optional[str] = VALUES_OPT,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Describe a logit file: format, shape, dtype, chunking, and argmax cluster sizes."""
@@ -256,7 +296,7 @@ def info_command(
     from .tables import strict_json
 
     with guarded():
-        with progress_bar() as progress, open_logits(path, dataset, column) as reader:
+        with progress_bar() as progress, open_logits(path, **_source(locals())) as reader:
             described = reader.info()
             sizes = np.zeros(reader.n_cols, dtype=np.int64)
             for a in leaf_blocks(reader, progress=progress):
@@ -280,14 +320,14 @@ def info_command(
         write_stdout(lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
 
 
-def _leaf_label_counts(tree, logits: str, labels: List[str], dataset, column):
+def _leaf_label_counts(tree, logits: str, labels: List[str], source: dict):
     """Labelled points per leaf (for purity), from LOGITS and the first --labels."""
     from .evaluation import leaf_label_counts, point_leaves
 
     if len(labels) > 1:
         raise UsageError("one --labels only: purity is shown for one label level")
     level = _open_levels(logits, labels)[0]
-    with open_logits(logits, dataset, column) as reader:
+    with open_logits(logits, **source) as reader:
         leaf = point_leaves(reader, tree)
     return leaf_label_counts(leaf, level, tree.n_leaves), [str(c) for c in level.classes]
 
@@ -305,6 +345,10 @@ def show(
                                                          "nodes first, within this many lines."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
+    key: Optional[str] = KEY_OPT,
+    n_classes: Optional[int] = N_CLASSES_OPT,
+    indices: Optional[str] = INDICES_OPT,
+    values: Optional[str] = VALUES_OPT,
 ) -> None:
     """The tree in the terminal: sizes, mean confidence, purity; big parts collapsed."""
     from rich.console import Console
@@ -316,7 +360,7 @@ def show(
         the_tree = load_tree(tree, read_names(str(names)) if names else None)
         counts = classes = None
         if logits is not None:
-            counts, classes = _leaf_label_counts(the_tree, logits, labels, dataset, column)
+            counts, classes = _leaf_label_counts(the_tree, logits, labels, _source(locals()))
             # Show the evaluated points, so sizes and purities describe the same points.
             the_tree.sizes = counts.sum(axis=1)
             the_tree.confidences = None
@@ -350,6 +394,10 @@ def render(
     title: Optional[str] = typer.Option(None, "--title", help="Title of the HTML page."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
+    key: Optional[str] = KEY_OPT,
+    n_classes: Optional[int] = N_CLASSES_OPT,
+    indices: Optional[str] = INDICES_OPT,
+    values: Optional[str] = VALUES_OPT,
 ) -> None:
     """Draw the tree: a dendrogram figure, or an interactive page that works offline."""
     from .treeio import load_tree
@@ -377,7 +425,7 @@ def render(
             groups = read_names_raw(str(color_by), the_tree.n_leaves, what="group lines")
         counts = classes = None
         if logits is not None:
-            counts, classes = _leaf_label_counts(the_tree, logits, labels, dataset, column)
+            counts, classes = _leaf_label_counts(the_tree, logits, labels, _source(locals()))
         with outs:
             for path, fmt in zip(output, formats):
                 if fmt == "html":

@@ -37,10 +37,13 @@ MODES = ("memory", "source", "spill")
 class RowStore:
     def __init__(self, n_rows: int, n_cols: int, dtype: np.dtype, mode: str,
                  run_bytes: int = 128 * 2**20, tmpdir: str | None = None,
-                 source: RawRows | None = None) -> None:
+                 source: RawRows | None = None, n_clusters: int | None = None) -> None:
+        """A row is `n_cols` items of `dtype` (one record for a sparse row); the labels added
+        run over `n_clusters` clusters (default n_cols)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.n_rows, self.n_cols = n_rows, n_cols
+        self.n_clusters = n_cols if n_clusters is None else n_clusters
         self.dtype = np.dtype(dtype)
         self.mode = mode
         self._labels: list[np.ndarray] = []
@@ -114,7 +117,7 @@ class RowStore:
     def _finish(self) -> None:
         labels = self.labels()
         order = np.argsort(labels, kind="stable")
-        counts = np.bincount(labels, minlength=self.n_cols)
+        counts = np.bincount(labels, minlength=self.n_clusters)
         self._index = np.split(order, np.cumsum(counts)[:-1])
         if self.mode == "spill":
             self._flush_run(self._filled - self._staged)

@@ -1,18 +1,70 @@
-"""Readers of logit matrices; `open_logits` picks one by the file's extension."""
+"""Readers of logit matrices, dense or sparse; `open_logits` picks one by the file's
+extension from one table."""
 
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from ..errors import UsageError
 from .base import ArrayReader, LogitReader
 from .npy import NpyReader
+from .sparse import SparseArrayReader
 
-__all__ = ["ArrayReader", "LogitReader", "open_logits"]
+__all__ = ["ArrayReader", "LogitReader", "SparseArrayReader", "open_logits", "LOGIT_FORMATS"]
 
 
-def open_logits(path: str, dataset: str | None = None, column: str | None = None) -> LogitReader:
-    """Open `path` (`.npy`, `.h5`/`.hdf5`, `.parquet`, or `-` for an .npy stream on stdin)."""
+def _npy(path, **options):
+    return NpyReader(path)
+
+
+def _h5(path, **options):
+    from .hdf5 import open_hdf5  # h5py takes a while to import: only for the format in use
+    return open_hdf5(path, options.get("dataset"), options.get("n_classes"),
+                     options.get("indices"), options.get("values"))
+
+
+def _parquet(path, **options):
+    from .parquet import open_parquet_logits
+    return open_parquet_logits(path, options.get("column"), options.get("n_classes"),
+                               options.get("indices"), options.get("values"))
+
+
+def _npz(path, **options):
+    from .npz import open_npz
+    return open_npz(path, options.get("key"), options.get("n_classes"),
+                    options.get("indices"), options.get("values"))
+
+
+def _safetensors(path, **options):
+    from .tensors import open_safetensors
+    return open_safetensors(path, options.get("key"), options.get("n_classes"),
+                            options.get("indices"), options.get("values"))
+
+
+def _torch(path, **options):
+    from .tensors import open_torch
+    return open_torch(path, options.get("key"), options.get("n_classes"),
+                      options.get("indices"), options.get("values"))
+
+
+#: Extension -> opener. Every opener takes the path and the options dataset, column, key,
+#: n_classes, indices and values, and ignores the ones that do not apply to its format.
+LOGIT_FORMATS: dict[str, Callable[..., LogitReader]] = {
+    ".npy": _npy, ".h5": _h5, ".hdf5": _h5, ".hdf": _h5, ".parquet": _parquet, ".pq": _parquet,
+    ".npz": _npz, ".safetensors": _safetensors, ".pt": _torch, ".pth": _torch,
+}
+
+
+def open_logits(path: str, dataset: str | None = None, column: str | None = None, *,
+                key: str | None = None, n_classes: int | None = None,
+                indices: str | None = None, values: str | None = None) -> LogitReader:
+    """Open `path` by its extension (see LOGIT_FORMATS), or `-` for an .npy stream on stdin.
+
+    `dataset` (HDF5), `column` (Parquet) and `key` (.npz, .safetensors, .pt) name a dense
+    matrix; `indices` and `values` name the two arrays of sparse rows (found by those names
+    by default), `n_classes` their number of columns when the file does not say it.
+    """
     if path == "-":
         return NpyReader(path)
     if not os.path.exists(path):
@@ -20,14 +72,9 @@ def open_logits(path: str, dataset: str | None = None, column: str | None = None
     if os.path.isdir(path):
         raise UsageError(f"{path}: is a directory")
     ext = os.path.splitext(path)[1].lower()
-    if ext == ".npy":
-        return NpyReader(path)
-    # h5py and pyarrow take a while to import; only pay for the format in use.
-    if ext in (".h5", ".hdf5", ".hdf"):
-        from .hdf5 import H5Reader
-        return H5Reader(path, dataset)
-    if ext in (".parquet", ".pq"):
-        from .parquet import ParquetReader
-        return ParquetReader(path, column)
-    raise UsageError(f"{path}: unknown input extension '{ext}' "
-                     "(expected .npy, .h5, .hdf5, .parquet, or - for stdin)")
+    opener = LOGIT_FORMATS.get(ext)
+    if opener is None:
+        raise UsageError(f"{path}: unknown input extension '{ext}' (expected "
+                         f"{', '.join(sorted(LOGIT_FORMATS))}, or - for stdin)")
+    return opener(path, dataset=dataset, column=column, key=key, n_classes=n_classes,
+                  indices=indices, values=values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from abc import ABC, abstractmethod
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -124,17 +124,26 @@ def check_shape(path: str, shape: tuple[int, ...] | None) -> tuple[int, int]:
 
 
 class ArrayReader(LogitReader):
-    """An in-memory array, so the library API and the file readers share one code path."""
+    """Any sliceable N x K array (a NumPy array, an h5py or zarr dataset, a memory map, a
+    tensor): only the rows of one block are taken at a time, as dask's from_array does.
+
+    >>> ArrayReader(np.zeros((3, 2), np.float32)).shape
+    (3, 2)
+    """
 
     format = "array"
 
-    def __init__(self, array: np.ndarray, path: str = "<array>") -> None:
-        array = np.asarray(array)
-        check_dtype(path, array.dtype)
-        n, k = check_shape(path, array.shape)
-        super().__init__(path, n, k, array.dtype)
+    def __init__(self, array: Any, path: str = "<array>",
+                 convert: Callable[[Any], np.ndarray] = np.asarray) -> None:
+        if not hasattr(array, "shape") or not hasattr(array, "__getitem__"):
+            array = np.asarray(array)
+        self._convert = convert
+        dtype = convert(array[:0]).dtype
+        check_dtype(path, dtype)
+        n, k = check_shape(path, tuple(array.shape))
+        super().__init__(path, n, k, dtype)
         self._array = array
 
     def blocks(self, rows: int) -> Iterator[np.ndarray]:
         for start in range(0, self.n_rows, rows):
-            yield np.ascontiguousarray(self._array[start:start + rows])
+            yield np.ascontiguousarray(self._convert(self._array[start:start + rows]))

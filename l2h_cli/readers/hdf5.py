@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import InputError
 from ..rawio import RawRows
 from .base import DEFAULT_BLOCK_BYTES, LogitReader, check_dtype, check_shape
+from .sparse import DEFAULT_INDICES, DEFAULT_VALUES, SparseReader, check_classes
 
 DEFAULT_DATASET = "logits"
 
@@ -107,3 +108,54 @@ class H5Reader(LogitReader):
     def close(self) -> None:
         if getattr(self, "_file", None) is not None and self._file.id.valid:
             self._file.close()
+
+
+class H5SparseReader(SparseReader):
+    """Sparse rows from two N x k datasets, `indices` and `values`, and the number of classes
+    in an `n_classes` attribute of the file (or of either dataset)."""
+
+    format = "hdf5 (sparse)"
+
+    def __init__(self, path: str, indices: str, values: str, n_classes: int | None) -> None:
+        self._file = open_h5(path)
+        try:
+            self._idx = get_dataset(self._file, path, indices, option="indices")
+            self._val = get_dataset(self._file, path, values, option="values")
+            if self._idx.shape != self._val.shape or len(self._idx.shape) != 2:
+                raise InputError(f"{path}: '{indices}' has shape {self._idx.shape} and "
+                                 f"'{values}' {self._val.shape}; they must be the same N x k")
+            attrs = [obj.attrs.get("n_classes") for obj in (self._file, self._val, self._idx)]
+            found = next((a for a in attrs if a is not None), None)
+            n, k = self._idx.shape
+            super().__init__(path, n, k, check_classes(path, found, n_classes),
+                             self._idx.dtype, self._val.dtype)
+        except BaseException:
+            self._file.close()
+            raise
+
+    def pair_blocks(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, self.n_rows, rows):
+            try:
+                yield (self._idx[start:start + rows].astype(np.int64, copy=False),
+                       self._val[start:start + rows])
+            except (OSError, ValueError) as exc:
+                raise InputError(f"{self.path}: cannot read rows {start}.. ({exc})") from None
+
+    def close(self) -> None:
+        if self._file.id.valid:
+            self._file.close()
+
+
+def open_hdf5(path: str, dataset: str | None = None, n_classes: int | None = None,
+              indices: str | None = None, values: str | None = None) -> LogitReader:
+    """The dense dataset (default `logits`), or sparse rows when the file holds `indices` and
+    `values` datasets and no dense dataset was asked for (or they are named)."""
+    if not (indices or values) and dataset is None:
+        with open_h5(path) as probe:
+            names = set(list_datasets(probe))
+        if DEFAULT_DATASET not in names and {DEFAULT_INDICES, DEFAULT_VALUES} <= names:
+            indices, values = DEFAULT_INDICES, DEFAULT_VALUES
+    if indices or values:
+        return H5SparseReader(path, indices or DEFAULT_INDICES, values or DEFAULT_VALUES,
+                              n_classes)
+    return H5Reader(path, dataset)

@@ -70,9 +70,13 @@ def _open_stream(path: str) -> tuple[IO[bytes], bool]:
 class NpyReader(LogitReader):
     format = "npy"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, stream: IO[bytes] | None = None) -> None:
+        """`stream`: an already open .npy stream (an .npz member) shown as `path`."""
         shown = "<stdin>" if path == "-" else path
-        fh, self._stream = _open_stream(path)
+        if stream is not None:
+            fh, self._stream = stream, True
+        else:
+            fh, self._stream = _open_stream(path)
         self._fh = fh
         self._owned = path != "-"
         try:

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from ..errors import InputError, L2HWarning
 from .base import LogitReader, check_dtype, check_shape
+from .sparse import DEFAULT_INDICES, DEFAULT_VALUES, SparseReader, check_classes
 
 
 #: Row groups up to this size (decoded) are read two at a time, each whole, on two threads;
@@ -189,3 +190,109 @@ class ParquetReader(LogitReader):
                    else f"{len(self._columns)} numeric columns",
                    row_groups=self._pf.metadata.num_row_groups)
         return out
+
+
+def _padded(col: pa.Array, k: int, fill: Any, dtype: np.dtype, path: str, start: int,
+            what: str) -> np.ndarray:
+    """A list column as an m x k array; shorter rows are padded with `fill`."""
+    m = len(col)
+    if col.null_count:
+        bad = start + int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise InputError(f"{path}: row {bad} is null")
+    if pa.types.is_fixed_size_list(col.type):
+        flat = col.values.slice(col.offset * k, m * k)
+        lengths = np.full(m, k)
+    else:
+        offsets = col.offsets.to_numpy()
+        lengths = np.diff(offsets)
+        flat = col.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    if flat.null_count:
+        raise InputError(f"{path}: a {what} entry near row {start} is null")
+    values = flat.to_numpy(zero_copy_only=False)
+    if (lengths == k).all():
+        return values.reshape(m, k).astype(dtype, copy=False)
+    if (lengths > k).any():
+        row = int(np.flatnonzero(lengths > k)[0])
+        raise InputError(f"{path}: row {start + row} holds {int(lengths[row])} {what}, more "
+                         f"than the {k} of the first row")
+    out = np.full((m, k), fill, dtype=dtype)
+    rows = np.repeat(np.arange(m), lengths)
+    pos = np.arange(len(values)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    out[rows, pos] = values
+    return out
+
+
+class ParquetSparseReader(SparseReader):
+    """Sparse rows from two list columns (`indices`, `values`), up to k entries a row (shorter
+    rows are padded); the number of classes from the schema's `n_classes` metadata or given."""
+
+    format = "parquet (sparse)"
+
+    def __init__(self, path: str, indices: str, values: str, n_classes: int | None) -> None:
+        self._pf = open_parquet(path)
+        schema = self._pf.schema_arrow
+        for name in (indices, values):
+            if name not in schema.names or not _is_list(schema.field(name).type):
+                raise InputError(f"{path}: no list column '{name}' (columns: "
+                                 f"{', '.join(schema.names)})",
+                                 option="indices" if name == indices else "values")
+        self._columns = [indices, values]
+        itype, vtype = (schema.field(c).type.value_type for c in self._columns)
+        if not (_is_number(itype) and _is_number(vtype)):
+            raise InputError(f"{path}: '{indices}' and '{values}' must hold numbers")
+        meta = schema.metadata or {}
+        found = meta.get(b"n_classes")
+        n = self._pf.metadata.num_rows
+        k = self._longest(path)
+        super().__init__(path, n, k, check_classes(path, found and found.decode(), n_classes),
+                         np.dtype(itype.to_pandas_dtype()), np.dtype(vtype.to_pandas_dtype()))
+
+    def _longest(self, path: str) -> int:
+        """k: the list size, or for variable-size lists the longest row (one pass over the
+        offsets of the indices column)."""
+        t = self._pf.schema_arrow.field(self._columns[0]).type
+        if pa.types.is_fixed_size_list(t):
+            return t.list_size
+        longest = 0
+        for batch in self._pf.iter_batches(batch_size=65536, columns=self._columns[:1]):
+            offsets = batch.column(0).offsets.to_numpy()
+            if len(offsets) > 1:
+                longest = max(longest, int(np.diff(offsets).max()))
+        if not longest:
+            raise InputError(f"{path}: every row of '{self._columns[0]}' is empty")
+        return longest
+
+    def pair_blocks(self, rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        start = 0
+        try:
+            for batch in self._pf.iter_batches(batch_size=rows, columns=self._columns):
+                lengths = [np.diff(c.offsets.to_numpy()) for c in batch.columns
+                           if not pa.types.is_fixed_size_list(c.type)]
+                if len(lengths) == 2 and len(lengths[0]) == len(lengths[1]) \
+                        and (lengths[0] != lengths[1]).any():
+                    row = start + int(np.flatnonzero(lengths[0] != lengths[1])[0])
+                    raise InputError(f"{self.path}: row {row} has {lengths[0][row - start]} "
+                                     f"indices but {lengths[1][row - start]} values")
+                idx = _padded(batch.column(0), self.k, -1, np.int64, self.path, start,
+                              "indices")
+                val = _padded(batch.column(1), self.k, -np.inf, self.row_dtype["val"].base,
+                              self.path, start, "values")
+                start += len(idx)
+                yield idx, val
+        except pa.ArrowException as exc:
+            raise InputError(f"{self.path}: cannot read row block at row {start} ({exc})") \
+                from None
+
+
+def open_parquet_logits(path: str, column: str | None = None, n_classes: int | None = None,
+                        indices: str | None = None, values: str | None = None) -> LogitReader:
+    """Dense logits (one list column or K numeric columns), or sparse rows when the file has
+    list columns `indices` and `values` and no column was asked for (or they are named)."""
+    if not (indices or values) and column is None:
+        names = set(open_parquet(path).schema_arrow.names)
+        if {DEFAULT_INDICES, DEFAULT_VALUES} <= names:
+            indices, values = DEFAULT_INDICES, DEFAULT_VALUES
+    if indices or values:
+        return ParquetSparseReader(path, indices or DEFAULT_INDICES, values or DEFAULT_VALUES,
+                                   n_classes)
+    return ParquetReader(path, column)
