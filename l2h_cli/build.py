@@ -142,14 +142,13 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
                                    for f in ("confidence", "runner_up", "share"))
             del parts
             counts, conf_sum = _cluster_sums(store, conf, k)
-            del conf
             absent = np.flatnonzero(~present)
             if absent.size and not keep_absent:
                 warnings.warn(f"{absent.size} column(s) have no finite logit in any row "
                               f"(first: {', '.join(map(str, absent[:5]))}); they are left out "
                               "of the tree", L2HWarning, stacklevel=3)
             columns = np.arange(k) if keep_absent else np.flatnonzero(present)
-            loop = MergeLoop(store, counts, conf_sum, columns, pool, rows, progress,
+            loop = MergeLoop(store, counts, conf_sum, columns, pool, rows, conf, progress,
                              runner_up=(runner, share))
             merges = loop.run(aggregate, strategy)
             # Rows read back during the loop must be the rows of the first pass.

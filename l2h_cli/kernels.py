@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import threading
 from types import ModuleType
 from typing import Any, NamedTuple
 
@@ -56,6 +57,8 @@ _COMPILED_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 #: Consecutive rows read from a file in one go by the compiled kernel (64 KiB at K = 1000 float32).
 FILE_RUN_ROWS = 16
+
+_buffers = threading.local()
 
 #: Rows of probabilities must sum to 1 within this tolerance.
 PROB_TOLERANCE = 1e-3
@@ -223,8 +226,11 @@ def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
     if compiled is not None:
         if isinstance(rows, np.ndarray):
             return compiled.restricted_pick(rows, points, keep)
-        # A small buffer, so each row is used while it is still in cache.
-        buf = np.empty((FILE_RUN_ROWS, rows.n_cols), dtype=rows.dtype)
+        # A small buffer, so each row is used while it is still in cache (one per thread,
+        # kept: a fresh 1 MB array per call costs as much as the reads of a small group).
+        buf = getattr(_buffers, "buf", None)
+        if buf is None or buf.shape[1] != rows.n_cols or buf.dtype != rows.dtype:
+            buf = _buffers.buf = np.empty((FILE_RUN_ROWS, rows.n_cols), dtype=rows.dtype)
         r, w, status = compiled.restricted_pick_file(rows.fd, rows.offset, rows.where(points),
                                                      keep, buf)
         if status < 0:
@@ -246,19 +252,62 @@ def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
     return np.where(live, kept[r], -1).astype(np.int32), w
 
 
-def column_mass(rows: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The softmax probability the rows give each column where the boolean mask `wanted` is
-    set: (columns, probabilities), each column once, summed over the rows in order. Sparse
-    rows give only the columns they store."""
-    if is_sparse(rows.dtype):
-        cols, probs = _kernels().sparse_column_mass(*sparse_fields(rows), wanted)
-        uniq, inverse = np.unique(cols, return_inverse=True)
-        return uniq, np.bincount(inverse, weights=probs, minlength=len(uniq))
-    columns = np.flatnonzero(wanted)
-    compiled = _compiled_for(rows.dtype)
-    if compiled is not None:
-        return columns, compiled.column_mass(rows, columns)
-    shifted = rows.astype(np.float64)
-    shifted -= shifted.max(axis=1, keepdims=True)
-    np.exp(shifted, out=shifted)
-    return columns, (shifted[:, columns] / shifted.sum(axis=1, keepdims=True)).sum(axis=0)
+class EmptyHosts:
+    """The empty-cluster rule's host of every wanted column: the cluster whose points give it
+    the most softmax probability in total (ties: the lowest). Points are added grouped by
+    their argmax cluster, clusters ascending; memory O(K).
+
+    >>> rule = EmptyHosts(np.array([False, False, True]), first_host=0)
+    >>> z = np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 1.5]])
+    >>> conf = 1 / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1)
+    >>> rule.add(z, np.array([0, 1]), conf)
+    >>> int(rule.hosts()[2])
+    0
+    """
+
+    def __init__(self, wanted: np.ndarray, first_host: int) -> None:
+        self.wanted = wanted
+        self.columns = np.flatnonzero(wanted)
+        self._state = np.array([-1, 0], dtype=np.int64)
+        self._dense: tuple[np.ndarray, ...] | None = None
+        self._sparse: tuple[np.ndarray, ...] | None = None
+        self._first = first_host
+
+    def add(self, rows: np.ndarray, hosts: np.ndarray, conf: np.ndarray) -> None:
+        """Rows of points whose argmax columns are `hosts`, with their confidences."""
+        hosts = np.asarray(hosts, dtype=np.int64)
+        compiled = _kernels()
+        if is_sparse(rows.dtype):
+            if self._sparse is None:  # acc, touched, flags, best sums, hosts: per column
+                k = len(self.wanted)
+                self._sparse = (np.zeros(k), np.empty(k, dtype=np.int64),
+                                np.zeros(k, dtype=bool), np.zeros(k),
+                                np.full(k, self._first, dtype=np.int64))
+            compiled.empty_hosts_sparse(*sparse_fields(rows), hosts, hosts, conf, self.wanted,
+                                        self._state, *self._sparse)
+        else:
+            if self._dense is None:  # sums, best sums, hosts: per wanted column
+                e = len(self.columns)
+                self._dense = (np.zeros(e), np.zeros(e),
+                               np.full(e, self._first, dtype=np.int64))
+            sums, given, host = self._dense
+            compiled.empty_hosts_dense(rows, hosts, conf, self.columns, sums, self._state,
+                                       given, host)
+
+    def hosts(self) -> np.ndarray:
+        """Per column, the host column (meaningful where `wanted`)."""
+        out = np.full(len(self.wanted), self._first, dtype=np.int64)
+        if self._sparse is not None:
+            _kernels().finish_hosts(self._state, *self._sparse)
+            out = self._sparse[-1]
+        if self._dense is not None:
+            _kernels().finish_hosts_dense(self._state, *self._dense)
+            out[self.columns] = self._dense[-1]
+        return out
+
+
+def relations(r: np.ndarray, w: np.ndarray, leaf_of: np.ndarray, parent: np.ndarray,
+              node_at_root: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 4 from the picks of step 2: the nodes that receive mass (ascending) and how much,
+    summed per leaf in point order, then per node in leaf order."""
+    return _kernels().relations(np.asarray(r), np.asarray(w), leaf_of, parent, node_at_root)

@@ -244,23 +244,6 @@ def restricted_pick_file(fd, offset, positions, keep, buf):
     return r, w, 0
 
 
-@njit(nogil=True, cache=True)
-def column_mass(rows, columns):
-    """Total softmax probability the rows give each of `columns`."""
-    n, k = rows.shape
-    out = np.zeros(columns.shape[0])
-    keep = np.ones(k, dtype=np.bool_)
-    terms = np.empty(k)
-    for i in range(n):
-        row = rows[i]
-        top, _ = _kept_top(row, keep)
-        total = _sum_exp(row, top, keep, terms)
-        for t in range(columns.shape[0]):
-            x = np.float64(row[columns[t]]) - top
-            out[t] += _exp(x) / total if x > _FLOOR else 0.0
-    return out
-
-
 # ---- sparse (top-k) rows: k (column, value) pairs, every other logit -inf ----------------
 # Padding entries (column -1, or value -inf) are skipped. Ties between equal values go to the
 # lowest column, as in a dense row.
@@ -361,23 +344,140 @@ def sparse_pick(cols, vals, points, keep):
     return r, w
 
 
+# ---- the empty-cluster rule: which host gives each empty column the most probability ------
+# Points come grouped by host (their argmax cluster), hosts ascending. The probability a point
+# gives column c is exp(z_c - top) * conf (conf = 1 / its full softmax sum, from the first
+# pass), so no row needs its softmax sum again. A host's sums are compared with the best so
+# far when the next host starts (strictly greater: ties keep the lower host).
+
 @njit(nogil=True, cache=True)
-def sparse_column_mass(cols, vals, wanted):
-    """For every live entry whose column is `wanted`: (column, its softmax probability), in
-    row order, as two arrays."""
-    n, k = cols.shape
-    keep = np.ones(wanted.shape[0], dtype=np.bool_)
-    out_c = np.empty(n * k, dtype=np.int64)
-    out_p = np.empty(n * k)
-    m = 0
-    for i in range(n):
-        top, arg, _ = _sparse_top(cols[i], vals[i], keep, -1)
-        total = _sparse_sum_exp(cols[i], vals[i], keep, -1, top)
-        for j in range(k):
+def _flush_hosts(state, acc, touched, flags, best_given, best_host):
+    h = state[0]
+    for t in range(state[1]):
+        c = touched[t]
+        if acc[c] > best_given[c]:
+            best_given[c] = acc[c]
+            best_host[c] = h
+        acc[c] = 0.0
+        flags[c] = False
+    state[1] = 0
+
+
+@njit(nogil=True, cache=True)
+def _touch(c, p, acc, touched, flags, state):
+    acc[c] += p
+    if not flags[c]:
+        flags[c] = True
+        touched[state[1]] = c
+        state[1] += 1
+
+
+@njit(fastmath={"contract"}, nogil=True, cache=True)
+def _add_dense(row, top, p, wanted_cols, sums):
+    for t in range(wanted_cols.shape[0]):
+        x = np.float64(row[wanted_cols[t]]) - top
+        e = _exp(max(x, _FLOOR)) * p
+        sums[t] += e if x > _FLOOR else 0.0
+
+
+@njit(nogil=True, cache=True)
+def _flush_dense(sums, given, host, h):
+    for t in range(sums.shape[0]):
+        better = sums[t] > given[t]
+        given[t] = sums[t] if better else given[t]
+        host[t] = h if better else host[t]
+        sums[t] = 0.0
+
+
+@njit(nogil=True, cache=True)
+def empty_hosts_dense(rows, hosts, conf, wanted_cols, sums, state, given, host):
+    """Every wanted column is touched by every row, so sums, best sums and hosts are kept
+    per wanted column (slot t for column wanted_cols[t]) and compared in one pass per host."""
+    for i in range(rows.shape[0]):
+        if hosts[i] != state[0]:
+            _flush_dense(sums, given, host, state[0])
+            state[0] = hosts[i]
+        _add_dense(rows[i], np.float64(rows[i][hosts[i]]), conf[i], wanted_cols, sums)
+
+
+@njit(nogil=True, cache=True)
+def finish_hosts_dense(state, sums, given, host):
+    _flush_dense(sums, given, host, state[0])
+
+
+@njit(nogil=True, cache=True)
+def empty_hosts_sparse(cols, vals, hosts, tops, conf, wanted, state, acc, touched, flags,
+                       best_given, best_host):
+    for i in range(cols.shape[0]):
+        if hosts[i] != state[0]:
+            _flush_hosts(state, acc, touched, flags, best_given, best_host)
+            state[0] = hosts[i]
+        top = -np.inf
+        for j in range(cols.shape[1]):
+            if cols[i, j] == tops[i]:
+                top = np.float64(vals[i, j])
+        for j in range(cols.shape[1]):
             c = cols[i, j]
             if c >= 0 and wanted[c]:
-                v = np.float64(vals[i, j])
-                out_c[m] = c
-                out_p[m] = _exp(max(v - top, _FLOOR)) / total if v - top > _FLOOR else 0.0
-                m += 1
-    return out_c[:m], out_p[:m]
+                x = np.float64(vals[i, j]) - top
+                _touch(c, _exp(x) * conf[i] if x > _FLOOR else 0.0, acc, touched, flags, state)
+
+
+@njit(nogil=True, cache=True)
+def finish_hosts(state, acc, touched, flags, best_given, best_host):
+    _flush_hosts(state, acc, touched, flags, best_given, best_host)
+
+
+# ---- step 4: relations per node from per-point picks ----------------------------------------
+
+@njit(nogil=True, cache=True)
+def relations(r, w, leaf_of, parent, node_at_root):
+    """The nodes that receive mass, ascending, and the mass each receives: summed per leaf in
+    point order, then per node in leaf order. Finds each leaf's group in the disjoint-set
+    forest `parent` (compressing paths)."""
+    m = 0
+    for t in range(r.shape[0]):
+        m += r[t] >= 0
+    leaves = np.empty(m, dtype=np.int64)
+    weights = np.empty(m)
+    m = 0
+    for t in range(r.shape[0]):
+        if r[t] >= 0:
+            leaves[m] = leaf_of[r[t]]
+            weights[m] = w[t]
+            m += 1
+    order = np.argsort(leaves, kind="mergesort")
+    uniq = np.empty(m, dtype=np.int64)
+    sums = np.empty(m)
+    u = -1
+    for t in range(m):
+        leaf = leaves[order[t]]
+        if u < 0 or uniq[u] != leaf:
+            u += 1
+            uniq[u] = leaf
+            sums[u] = 0.0
+        sums[u] += weights[order[t]]
+    u += 1
+    nodes = np.empty(u, dtype=np.int64)
+    for t in range(u):
+        root = uniq[t]
+        while parent[root] != root:
+            root = parent[root]
+        leaf = uniq[t]
+        while parent[leaf] != root:  # path compression
+            nxt = parent[leaf]
+            parent[leaf] = root
+            leaf = nxt
+        nodes[t] = node_at_root[root]
+    order = np.argsort(nodes, kind="mergesort")
+    out_nodes = np.empty(u, dtype=np.int64)
+    out_sums = np.empty(u)
+    v = -1
+    for t in range(u):
+        node = nodes[order[t]]
+        if v < 0 or out_nodes[v] != node:
+            v += 1
+            out_nodes[v] = node
+            out_sums[v] = 0.0
+        out_sums[v] += sums[order[t]]
+    return out_nodes[:v + 1], out_sums[:v + 1]

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .errors import L2HWarning
-from .kernels import column_mass, restricted_pick
+from .kernels import EmptyHosts, relations, restricted_pick
 from .parallel import BlockPool
 from .store import RowStore
 
@@ -149,10 +149,11 @@ class _Scores:
 class MergeLoop:
     def __init__(self, store: RowStore, counts: np.ndarray, conf_sum: np.ndarray,
                  columns: np.ndarray, pool: BlockPool, block_rows: int,
-                 progress: Progress | None = None,
+                 conf: np.ndarray, progress: Progress | None = None,
                  runner_up: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """`counts`, `conf_sum`: per input column. `columns`: the input column of each leaf
-        (the present ones). `runner_up`: per point (in input order), the column of the argmax
+        (the present ones). `conf`: per point, the softmax probability of its argmax.
+        `runner_up`: per point (in input order), the column of the argmax
         of its other logits (-1 if none) and its softmax share among them (kernels.assign),
         so that a cluster that is `low` on its own costs no re-read."""
         self.store = store
@@ -169,6 +170,7 @@ class MergeLoop:
         self.block_rows = block_rows
         self.progress = progress or (lambda stage, done, total: None)
         self.runner_up = runner_up
+        self.conf = conf
         self.stats: dict[str, list[float]] = {"margin_low": [], "margin_best": [],
                                               "strength": []}
 
@@ -185,19 +187,18 @@ class MergeLoop:
             self.keep[cols] = False
             try:
                 rows = self.store.rows_ready()
-                parts = list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep),
-                                           self.store.blocks(cols, self.block_rows)))
+                blocks = list(self.store.blocks(cols, self.block_rows))
+                # One block (most steps) runs here: a thread hand-off costs more than it.
+                parts = [restricted_pick(rows, blocks[0], self.keep)] if len(blocks) == 1 \
+                    else list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep),
+                                            blocks))
             finally:
                 self.keep[cols] = True
             if not parts:
                 return np.empty(0, np.int64), np.empty(0)
             r = np.concatenate([p[0] for p in parts])
             w = np.concatenate([p[1] for p in parts])
-        live = r >= 0
-        picked, inverse = np.unique(self.leaf_of[r[live]], return_inverse=True)
-        per_leaf = np.bincount(inverse, weights=w[live], minlength=len(picked))
-        nodes, inverse = np.unique(groups.nodes_of(picked), return_inverse=True)
-        return nodes, np.bincount(inverse, weights=per_leaf, minlength=len(nodes))
+        return relations(r, w, self.leaf_of, groups.parent, groups.node_at_root)
 
     def run(self, aggregate: str = "sum", strategy: str = "lowest") -> list[tuple[int, int]]:
         if aggregate not in AGGREGATES:
@@ -236,23 +237,15 @@ class MergeLoop:
         occupied = np.flatnonzero(self.counts > 0)
         wanted = np.zeros(len(self.keep), dtype=bool)
         wanted[self.columns[empty]] = True
-        best_given = np.zeros(len(self.keep))
-        host = np.full(len(self.keep), occupied[0])
-        def given(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            return column_mass(self.store.read(points), wanted)
-
-        for h in occupied:
-            parts = list(self.pool.map(given, self.store.blocks(self.columns[[h]],
-                                                                self.block_rows)))
-            cols = np.concatenate([c for c, _ in parts])
-            mass = np.concatenate([p for _, p in parts])
-            cols, inverse = np.unique(cols, return_inverse=True)
-            mass = np.bincount(inverse, weights=mass, minlength=len(cols))
-            better = mass > best_given[cols]  # strictly: ties keep the lower h
-            best_given[cols[better]] = mass[better]
-            host[cols[better]] = h
+        rule = EmptyHosts(wanted, int(self.columns[occupied[0]]))
+        labels = self.store.labels()
+        blocks = self.store.blocks(self.columns[occupied], self.block_rows)
+        # Rows are read on the worker threads; the rule takes them in order here.
+        for points, rows in self.pool.map(lambda pts: (pts, self.store.read(pts)), blocks):
+            rule.add(rows, labels[points], self.conf[points])
+        host = rule.hosts()
         for leaf in empty:
-            target = int(groups.nodes_of(np.array([host[self.columns[leaf]]]))[0])
+            target = int(groups.nodes_of(self.leaf_of[host[self.columns[[leaf]]]])[0])
             self._record(groups, int(leaf), target, math.nan, math.nan, math.nan)
 
     def _lowest(self, groups: _Groups, scores: _Scores) -> None:
@@ -273,10 +266,10 @@ class MergeLoop:
                 rel = mass / groups.n_leaves[nodes]
                 j = int(np.argmax(rel))  # the first of equal maxima: the smallest node id
                 best = int(nodes[j])
-                # Groups that receive nothing have a relation of 0.
-                others = np.delete(rel, j)
-                r2 = others.max() if others.size else 0.0 if groups.count > 2 else None
-                margin_best = math.nan if r2 is None else (rel[j] - r2) / abs(rel[j])
+                # The runner-up relation; groups that receive nothing have a relation of 0.
+                top_rel, rel[j] = rel[j], -math.inf
+                r2 = max(rel.max(), 0.0 if groups.count - 1 > len(nodes) else -math.inf)
+                margin_best = (top_rel - r2) / abs(top_rel) if r2 > -math.inf else math.nan
                 strength = mass[j] / mass.sum()
             else:
                 best = groups.first_alive(low)
