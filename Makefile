@@ -13,11 +13,14 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[fast,plot]'
+	$(BIN)/python -m pip install -q -e '.[plot]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,dask]'
+	@# torch only to test reading .pt files; pinned to the CPU build this machine keeps on disk
+	@# (an unpinned torch pulls a CUDA build of several GB). Without it those tests skip.
+	-$(BIN)/python -m pip install -q 'torch==2.13.0'
 	touch $@
 
 install: $(VENV)/.installed

@@ -186,7 +186,7 @@ def evaluate(
                                                                 "JSON (- for stdout)."),
 ) -> None:
     """NMI, ARI, ACC, leaf and dendrogram purity, and LHD of a tree on labelled points."""
-    from .evaluation import evaluate as evaluate_tree, point_leaves
+    from .evaluation import evaluate_levels, point_leaves
     from .labels import split_spec
     from .tables import metrics_table, strict_json
     from .treeio import load_tree
@@ -199,7 +199,7 @@ def evaluate(
             levels = _open_levels(logits, labels)
             with progress_bar() as progress, open_logits(logits, **_source(locals())) as reader:
                 leaf = point_leaves(reader, the_tree, progress)
-            results = evaluate_tree(the_tree, leaf, levels)
+            results = evaluate_levels(the_tree, leaf, levels)
             report = {"tree": tree, "logits": logits, "n_points": int(len(leaf)),
                       "n_leaves": the_tree.n_leaves, "levels": results}
             table = (f"{tree} on {logits}: {len(leaf)} points, {the_tree.n_leaves} leaves\n"

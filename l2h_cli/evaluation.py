@@ -83,6 +83,48 @@ def evaluate_level(tree: Tree, point_leaf: np.ndarray, labels: Labels) -> dict[s
     }
 
 
-def evaluate(tree: Tree, point_leaf: np.ndarray, levels: Sequence[Labels]
-             ) -> list[dict[str, Any]]:
+def evaluate_levels(tree: Tree, point_leaf: np.ndarray, levels: Sequence[Labels]
+                    ) -> list[dict[str, Any]]:
     return [evaluate_level(tree, point_leaf, labels) for labels in levels]
+
+
+def as_labels(values: Any, source: str = "labels") -> Labels:
+    """Labels from an array or a list (any hashable values of one kind)."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise InputError(f"{source}: labels must be one value per point, got shape "
+                         f"{values.shape}")
+    classes, codes = np.unique(values, return_inverse=True)
+    return Labels(source, codes.reshape(-1).astype(np.int64), classes)
+
+
+def evaluate(tree: Tree, logits: Any, labels: Any, **reader_options: Any
+             ) -> dict[str, Any] | list[dict[str, Any]]:
+    """The metrics of docs/metrics.md for `tree` on labelled points.
+
+    `logits`: an N x K array, a reader, or a path (any input format; `reader_options` as in
+    open_logits). `labels`: one label per point (an array or a list); a list of such arrays
+    gives one dict per label level. Keys: nmi, nmi_geometric, ari, acc, lp, dp, lhd (and the
+    number of classes and of groups in the cut).
+
+    >>> import numpy as np
+    >>> from l2h_cli import build_hierarchy
+    >>> z = np.eye(4)[[0, 1, 2, 3, 0, 1]] * 5.0
+    >>> m = evaluate(build_hierarchy(z), z, [0, 0, 1, 1, 0, 0])
+    >>> round(m["lp"], 3), m["n_groups"]
+    (1.0, 2)
+    """
+    from .readers import ArrayReader, LogitReader, open_logits
+    several = isinstance(labels, (list, tuple)) and len(labels) > 0 \
+        and np.ndim(labels[0]) == 1
+    levels = [as_labels(level, f"labels[{i}]") for i, level in enumerate(labels)] \
+        if several else [as_labels(labels)]
+    if isinstance(logits, LogitReader):
+        point_leaf = point_leaves(logits, tree)
+    else:
+        with (open_logits(logits, **reader_options) if isinstance(logits, str)
+              else ArrayReader(logits)) as reader:
+            point_leaf = point_leaves(reader, tree)
+    results = [{key: value for key, value in r.items() if key != "labels"}
+               for r in evaluate_levels(tree, point_leaf, levels)]
+    return results if several else results[0]

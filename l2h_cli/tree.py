@@ -167,6 +167,9 @@ class Tree:
 
         Groups are numbered 0..k-1 by their smallest leaf id. A merge of m children removes
         m-1 groups; if one would pass below k, the cut stops before it (more than k groups).
+
+        >>> Tree(3, [(0, 1), (3, 2)], [1.0, 2.0]).cut(2)
+        array([0, 0, 1])
         """
         if not 1 <= k <= self.n_leaves:
             raise InputError(f"k={k} is outside 1..{self.n_leaves}")
@@ -191,8 +194,39 @@ class Tree:
         _, inverse = np.unique(leaf_top, return_inverse=True)
         return rank[inverse]
 
+    # ---- files -----------------------------------------------------------------------
+    def to_newick(self) -> str:
+        """The tree as one Newick line (branch lengths from the heights).
+
+        >>> Tree(3, [(0, 1), (3, 2)], [1.0, 2.0], ["a", "b", "c"]).to_newick()
+        '((a:1.0,b:1.0):1.0,c:2.0);'
+        """
+        from .newick import to_newick
+        return to_newick(self)
+
+    def to_json(self) -> str:
+        """The l2h JSON tree (docs/formats.md) as text."""
+        from .jsontree import to_json
+        return to_json(self)
+
+    def save(self, path: str) -> None:
+        """Write the tree by the extension of `path`: .nwk/.newick (Newick), .json (l2h JSON
+        tree), .npy (scipy linkage matrix). The file appears whole or not at all."""
+        from .outputs import AtomicOutputs
+        from .treeio import tree_format, write_tree
+        fmt = tree_format(path)
+        with AtomicOutputs([path]) as outs:
+            outs.write(path, lambda fh: write_tree(self, fh, fmt))
+
     # ---- scipy linkage ---------------------------------------------------------------
     def to_linkage(self) -> np.ndarray:
+        """The scipy linkage matrix: row t holds the two nodes merged (low's first), the
+        height and the number of leaves below.
+
+        >>> Tree(3, [(0, 1), (3, 2)], [1.0, 2.0]).to_linkage()
+        array([[0., 1., 1., 2.],
+               [3., 2., 2., 3.]])
+        """
         if not self.is_binary:
             raise InputError("a linkage matrix needs a binary tree")
         z = np.zeros((len(self.children), 4))
