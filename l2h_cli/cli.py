@@ -82,8 +82,10 @@ def main_options(
 
 @app.command()
 def build(
-    input: str = typer.Argument(..., help="Logits: .npy, .h5/.hdf5, .parquet, or - for an .npy "
-                                          "stream on stdin."),
+    input: List[str] = typer.Argument(..., help="Logits: .npy, .h5, .parquet, .npz, "
+                                                ".safetensors, .pt, - for an .npy stream on "
+                                                "stdin, or shards: several files, a folder "
+                                                "or a quoted glob."),
     output: List[str] = typer.Option(..., "--output", "-o",
                                      help="Output by extension: .nwk/.newick (Newick), .json "
                                           "(l2h tree), .npy (scipy linkage); - is Newick on "
@@ -132,8 +134,9 @@ def build(
             raise UsageError(f"--temperature must be a positive number, not {temperature}")
         formats = [(o, "newick" if o == "-" else tree_format(o)) for o in output]
         started = time.perf_counter()
-        with AtomicOutputs(output, [input, names and str(names)], checkpoint) as outs:
-            with progress_bar() as progress, open_logits(input, **_source(locals())) as reader:
+        with AtomicOutputs(output, [*input, names and str(names)], checkpoint) as outs:
+            with progress_bar() as progress, \
+                    open_logits(input, **_source(locals())) as reader:
                 leaf_names = read_names(str(names), reader.n_cols) if names is not None \
                     else None
                 tree = build_hierarchy(reader, input=input_kind.value,
@@ -160,11 +163,13 @@ def _source(options: dict) -> dict:
                                              "indices", "values")}
 
 
-def _open_levels(logits: str, labels: List[str]) -> list:
+def _open_levels(logits: str | List[str], labels: List[str]) -> list:
+    """The label levels: --labels, else the `labels` dataset of a single HDF5 LOGITS."""
     from .labels import read_labels
     specs = list(labels)
-    if not specs and os.path.splitext(logits)[1].lower() in (".h5", ".hdf5", ".hdf"):
-        specs = [logits + "#labels"]
+    one = logits if isinstance(logits, str) else logits[0] if len(logits) == 1 else ""
+    if not specs and os.path.splitext(one)[1].lower() in (".h5", ".hdf5", ".hdf"):
+        specs = [one + "#labels"]
     if not specs:
         raise UsageError("give the ground truth with --labels FILE (repeat for several levels)")
     return [read_labels(spec) for spec in specs]
@@ -173,7 +178,8 @@ def _open_levels(logits: str, labels: List[str]) -> list:
 @app.command()
 def evaluate(
     tree: str = TREE_ARG,
-    logits: str = typer.Argument(..., help="Logits of the evaluated points (any input format)."),
+    logits: List[str] = typer.Argument(..., help="Logits of the evaluated points (any input "
+                                                 "format, or shards)."),
     labels: List[str] = LABELS_OPT,
     names: Optional[Path] = NAMES_OPT,
     dataset: Optional[str] = DATASET_OPT,
@@ -193,16 +199,17 @@ def evaluate(
 
     with guarded():
         targets = [json_out] if json_out else []
-        inputs = [tree, logits, names and str(names)] + [split_spec(spec)[0] for spec in labels]
+        inputs = [tree, *logits, names and str(names)] + [split_spec(spec)[0] for spec in labels]
         with AtomicOutputs(targets, inputs, checkpoint) as outs:
             the_tree = load_tree(tree, read_names(str(names)) if names else None)
             levels = _open_levels(logits, labels)
             with progress_bar() as progress, open_logits(logits, **_source(locals())) as reader:
                 leaf = point_leaves(reader, the_tree, progress)
             results = evaluate_levels(the_tree, leaf, levels)
-            report = {"tree": tree, "logits": logits, "n_points": int(len(leaf)),
+            report = {"tree": tree, "logits": " ".join(logits), "n_points": int(len(leaf)),
                       "n_leaves": the_tree.n_leaves, "levels": results}
-            table = (f"{tree} on {logits}: {len(leaf)} points, {the_tree.n_leaves} leaves\n"
+            table = (f"{tree} on {reader.path}: {len(leaf)} points, {the_tree.n_leaves} "
+                     "leaves\n"
                      + metrics_table(results) + "\n")
             text = strict_json(report, indent=2) + "\n"
             if json_out == "-":
@@ -217,8 +224,9 @@ def evaluate(
 @app.command()
 def cut(
     tree: str = TREE_ARG,
-    logits: Optional[str] = typer.Argument(None, help="Logits: give to get the group of every "
-                                                      "point instead of every leaf."),
+    logits: Optional[List[str]] = typer.Argument(None, help="Logits (or shards): give to get "
+                                                            "the group of every point "
+                                                            "instead of every leaf."),
     k: List[int] = typer.Option(..., "--k", "-k", help="Number of groups; repeat for several."),
     output: List[str] = typer.Option(["-"], "--output", "-o",
                                      help=".npy, .csv, .txt or - (stdout). One for all k "
@@ -242,7 +250,8 @@ def cut(
             raise UsageError(f"{len(output)} outputs for {len(k)} values of --k: give one "
                              "output, or one per --k")
         formats = [partition_format(o) for o in output]
-        with AtomicOutputs(output, [tree, logits, names and str(names)], checkpoint) as outs:
+        with AtomicOutputs(output, [tree, *(logits or []), names and str(names)],
+                           checkpoint) as outs:
             the_tree = load_tree(tree, read_names(str(names)) if names else None)
             table = np.stack([the_tree.cut(kk) for kk in k], axis=1)
             jobs = ([(output[0], formats[0], list(range(len(k))))] if len(output) == 1
@@ -265,7 +274,7 @@ def _cut_writer(tree, groups, ks, fmt, logits, source, progress):
     from .partition import write_partition
 
     def fill(fh) -> None:
-        if logits is None:
+        if not logits:
             write_partition(fh, fmt, tree.n_leaves, ks, [(np.arange(tree.n_leaves), groups)],
                             ["leaf", "name"], tree.names)
             return
@@ -282,7 +291,8 @@ def _cut_writer(tree, groups, ks, fmt, logits, source, progress):
 
 @app.command("info")
 def info_command(
-    path: str = typer.Argument(..., help="A logit file (.npy, .h5, .parquet, or -)."),
+    path: List[str] = typer.Argument(..., help="A logit file (any input format, or -), or "
+                                               "shards."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
     key: Optional[str] = KEY_OPT,

@@ -4,11 +4,12 @@ extension from one table."""
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..errors import UsageError
 from .base import ArrayReader, LogitReader
 from .npy import NpyReader
+from .shards import ShardedReader, shard_paths
 from .sparse import SparseArrayReader
 
 __all__ = ["ArrayReader", "LogitReader", "SparseArrayReader", "open_logits", "LOGIT_FORMATS"]
@@ -56,15 +57,31 @@ LOGIT_FORMATS: dict[str, Callable[..., LogitReader]] = {
 }
 
 
-def open_logits(path: str, dataset: str | None = None, column: str | None = None, *,
-                key: str | None = None, n_classes: int | None = None,
-                indices: str | None = None, values: str | None = None) -> LogitReader:
+def open_logits(path: str | Sequence[str], dataset: str | None = None,
+                column: str | None = None, *, key: str | None = None,
+                n_classes: int | None = None, indices: str | None = None,
+                values: str | None = None) -> LogitReader:
     """Open `path` by its extension (see LOGIT_FORMATS), or `-` for an .npy stream on stdin.
+    Shards (a directory, a glob pattern, or several paths) read as one matrix, their rows
+    concatenated in sorted path order.
 
     `dataset` (HDF5), `column` (Parquet) and `key` (.npz, .safetensors, .pt) name a dense
     matrix; `indices` and `values` name the two arrays of sparse rows (found by those names
     by default), `n_classes` their number of columns when the file does not say it.
     """
+    options = dict(dataset=dataset, column=column, key=key, n_classes=n_classes,
+                   indices=indices, values=values)
+    if not isinstance(path, str) and len(path) == 1:
+        path = path[0]
+    shards = shard_paths(path, LOGIT_FORMATS)
+    if shards is not None:
+        if len(shards) == 1:
+            return _open_one(shards[0], options)
+        return ShardedReader(shards, lambda one: _open_one(one, options))
+    return _open_one(path, options)
+
+
+def _open_one(path: str, options: dict) -> LogitReader:
     if path == "-":
         return NpyReader(path)
     if not os.path.exists(path):
@@ -76,5 +93,4 @@ def open_logits(path: str, dataset: str | None = None, column: str | None = None
     if opener is None:
         raise UsageError(f"{path}: unknown input extension '{ext}' (expected "
                          f"{', '.join(sorted(LOGIT_FORMATS))}, or - for stdin)")
-    return opener(path, dataset=dataset, column=column, key=key, n_classes=n_classes,
-                  indices=indices, values=values)
+    return opener(path, **options)
