@@ -6,14 +6,14 @@ import math
 import os
 import re
 import warnings
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from . import rawio
 from .errors import InputError, L2HWarning, UsageError
-from .kernels import (Assignment, assign, is_sparse, probs_to_logits, scale_logits, sparse_dtype,
-                      sparse_fields)
+from .kernels import (Assignment, assign, finite_columns, is_sparse, probs_to_logits, scale_logits,
+                      sparse_dtype)
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
 from .readers import ArrayReader, LogitReader, open_logits
@@ -40,7 +40,7 @@ def plan_blocks(values_per_row: int, memory: int, workers: int) -> int:
 
 
 def build_hierarchy(
-    source: np.ndarray | LogitReader | str,
+    source: np.ndarray | LogitReader | str | Sequence[str],
     *,
     input: str = "logits",
     aggregate: str = "sum",
@@ -60,6 +60,7 @@ def build_hierarchy(
     n_classes: int | None = None,
     indices: str | None = None,
     values: str | None = None,
+    client: Any = None,
 ) -> Tree:
     """Build the L2H hierarchy of the K clusters of an N x K logit (or probability) matrix.
 
@@ -68,7 +69,14 @@ def build_hierarchy(
     file itself when it stores them plainly (a C-ordered .npy, a contiguous HDF5 dataset) and
     `reread` allows it (None: when the file is at most half the RAM, so it stays cached), else
     from a spill file in `tmpdir`.
+    With `client` (a dask.distributed Client), the shards of `source` are read and kept on
+    the cluster's workers and each step runs where the rows are (l2h_cli.distributed).
     Returns a binary Tree whose merge t makes node K+t at height t+1.
+
+    >>> import numpy as np
+    >>> tree = build_hierarchy(np.log([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]]))
+    >>> tree.children
+    [(2, 0), (1, 3)]
     """
     if input not in ("logits", "probs"):
         raise ValueError(f"input must be 'logits' or 'probs', not {input!r}")
@@ -77,6 +85,18 @@ def build_hierarchy(
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {list(STRATEGIES)}, not {strategy!r}")
     budget = parse_size(memory) if isinstance(memory, str) else int(memory)
+    if client is not None:
+        if not isinstance(source, (str, list, tuple)):
+            raise ValueError("a build on a Dask cluster reads files: give a path, a folder, a "
+                             "glob or a list of paths that every worker can read")
+        from .distributed import build_on_dask
+        tree, figures = build_on_dask(
+            source, client, dict(dataset=dataset, column=column, key=key, n_classes=n_classes,
+                                 indices=indices, values=values),
+            input=input, aggregate=aggregate, strategy=strategy, temperature=temperature,
+            keep_absent=keep_absent, names=names, progress=progress)
+        tree.meta["dask"] = figures
+        return tree
     if isinstance(source, LogitReader):
         reader, owned = source, False
     elif isinstance(source, str):
@@ -141,18 +161,27 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
             conf, runner, share = (np.concatenate([getattr(p, f) for p in parts])
                                    for f in ("confidence", "runner_up", "share"))
             del parts
-            counts, conf_sum = _cluster_sums(store, conf, k)
-            absent = np.flatnonzero(~present)
-            if absent.size and not keep_absent:
-                warnings.warn(f"{absent.size} column(s) have no finite logit in any row "
-                              f"(first: {', '.join(map(str, absent[:5]))}); they are left out "
-                              "of the tree", L2HWarning, stacklevel=3)
+            counts, conf_sum = cluster_sums_of(store, conf, k)
             columns = np.arange(k) if keep_absent else np.flatnonzero(present)
             loop = MergeLoop(store, counts, conf_sum, columns, pool, rows, conf, progress,
                              runner_up=(runner, share))
             merges = loop.run(aggregate, strategy)
             # Rows read back during the loop must be the rows of the first pass.
             reader.check_unchanged()
+    return finish_tree(merges, loop, counts, columns, present, k, keep_absent, names,
+                       meta={"aggregate": aggregate, "strategy": strategy, "n_points": n,
+                             "input": input, "temperature": temperature})
+
+
+def finish_tree(merges: list, loop: MergeLoop, counts: np.ndarray, columns: np.ndarray,
+                present: np.ndarray, k: int, keep_absent: bool,
+                names: Sequence[str] | None, meta: dict) -> Tree:
+    """The Tree of a finished merge loop: leaves are the kept columns, in column order."""
+    absent = np.flatnonzero(~present)
+    if absent.size and not keep_absent:
+        warnings.warn(f"{absent.size} column(s) have no finite logit in any row (first: "
+                      f"{', '.join(map(str, absent[:5]))}); they are left out of the tree",
+                      L2HWarning, stacklevel=3)
     kept = len(columns)
     leaf_names = [names[c] for c in columns] if names is not None else \
         [str(c) for c in columns]
@@ -160,20 +189,7 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
                 leaf_names, sizes=counts[columns], confidences=loop.mean_conf,
                 columns=columns if kept < k else None,
                 absent=np.empty(0, np.int64) if keep_absent else absent,
-                merge_stats={key: np.array(v) for key, v in loop.stats.items()},
-                meta={"aggregate": aggregate, "strategy": strategy, "n_points": n,
-                      "input": input, "temperature": temperature})
-
-
-def finite_columns(block: np.ndarray, n_classes: int) -> np.ndarray:
-    """Which columns hold a finite logit in some row of the block."""
-    out = np.zeros(n_classes, dtype=bool)
-    if is_sparse(block.dtype):
-        cols, vals = sparse_fields(block)
-        out[cols[(cols >= 0) & (vals > -np.inf)]] = True
-    else:
-        out |= (block > -np.inf).any(axis=0)
-    return out
+                merge_stats={key: np.array(v) for key, v in loop.stats.items()}, meta=meta)
 
 
 #: Bytes a build holds per point whatever the budget (argmax, confidence, runner-up and its
@@ -225,7 +241,7 @@ def _ram() -> int:
         return 0
 
 
-def _cluster_sums(store: RowStore, conf: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def cluster_sums_of(store: Any, conf: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Points and exactly rounded confidence sums per cluster: independent of how the input
     was cut into blocks, so every input format gives the same tree."""
     counts = np.bincount(store.labels(), minlength=k).astype(np.int64)

@@ -116,6 +116,10 @@ def build(
     chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", min=1,
                                              help="Rows per block (default: from --memory)."),
     threads: int = typer.Option(2, "--threads", min=1, help="Worker threads."),
+    dask: Optional[str] = typer.Option(None, "--dask",
+                                       help="Run on a Dask cluster: a scheduler address "
+                                            "(tcp://host:8786), or local / local:N for N "
+                                            "local worker processes. Needs l2h[dask]."),
     tmpdir: Optional[Path] = typer.Option(None, "--tmpdir", file_okay=False, exists=True,
                                           help="Folder for the spill file [TMPDIR]."),
     reread: Optional[bool] = typer.Option(None, "--reread/--spill",
@@ -135,16 +139,19 @@ def build(
         formats = [(o, "newick" if o == "-" else tree_format(o)) for o in output]
         started = time.perf_counter()
         with AtomicOutputs(output, [*input, names and str(names)], checkpoint) as outs:
-            with progress_bar() as progress, \
-                    open_logits(input, **_source(locals())) as reader:
-                leaf_names = read_names(str(names), reader.n_cols) if names is not None \
-                    else None
-                tree = build_hierarchy(reader, input=input_kind.value,
-                                       aggregate=aggregate.value, strategy=strategy.value,
-                                       names=leaf_names, memory=budget, chunk_rows=chunk_rows,
-                                       workers=threads, tmpdir=str(tmpdir) if tmpdir else None,
-                                       reread=reread, progress=progress,
-                                       temperature=temperature, keep_absent=keep_absent)
+            options = dict(input=input_kind.value, aggregate=aggregate.value,
+                           strategy=strategy.value, memory=budget, temperature=temperature,
+                           keep_absent=keep_absent)
+            if dask:
+                tree = _build_on_dask(input, dask, names, options, _source(locals()))
+            else:
+                with progress_bar() as progress, \
+                        open_logits(input, **_source(locals())) as reader:
+                    leaf_names = read_names(str(names), reader.n_cols) if names is not None \
+                        else None
+                    tree = build_hierarchy(reader, names=leaf_names, chunk_rows=chunk_rows,
+                                           workers=threads, reread=reread, progress=progress,
+                                           tmpdir=str(tmpdir) if tmpdir else None, **options)
             for path, fmt in formats:
                 if path != "-":
                     outs.write(path, lambda fh, fmt=fmt: write_tree(tree, fh, fmt))
@@ -155,6 +162,32 @@ def build(
         info(f"built a {tree.n_leaves}-leaf tree from {tree.meta['n_points']} points"
              f"{f' ({n_empty} empty clusters)' if n_empty else ''} in "
              f"{time.perf_counter() - started:.2f} s; wrote {written}")
+
+
+def _build_on_dask(input: List[str], address: str, names: Optional[Path], options: dict,
+                   source: dict):
+    from .distributed import connect
+    if input == ["-"]:
+        raise UsageError("--dask reads files that the workers can open, not stdin")
+    client = connect(address)
+    try:
+        with progress_bar() as progress:
+            n_cols = None
+            if names is not None:
+                with open_logits(input, **source) as reader:
+                    n_cols = reader.n_cols
+            leaf_names = read_names(str(names), n_cols) if names is not None else None
+            tree = build_hierarchy(input, client=client, names=leaf_names, progress=progress,
+                                   **source, **options)
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    figures = tree.meta["dask"]
+    info(f"dask: {figures['shards']} shard(s), {figures['tasks']} step tasks, "
+         f"{figures['bytes_to_client'] / 2**20:.1f} MiB to the client")
+    return tree
 
 
 def _source(options: dict) -> dict:

@@ -199,6 +199,17 @@ def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = Non
     return Assignment(a, conf, runner, share)
 
 
+def finite_columns(block: np.ndarray, n_classes: int) -> np.ndarray:
+    """Which columns hold a finite logit in some row of the block."""
+    out = np.zeros(n_classes, dtype=bool)
+    if is_sparse(block.dtype):
+        cols, vals = sparse_fields(block)
+        out[cols[(cols >= 0) & (vals > -np.inf)]] = True
+    else:
+        out |= (block > -np.inf).any(axis=0)
+    return out
+
+
 def argmax_rows(block: np.ndarray, start: int, path: str, n_classes: int) -> np.ndarray:
     """The argmax column of every row (ties: the lowest), rejecting the rows assign()
     rejects."""

@@ -184,21 +184,25 @@ class MergeLoop:
             points = self.store.points(cols)
             r, w = self.runner_up[0][points], self.runner_up[1][points]
         else:
-            self.keep[cols] = False
-            try:
-                rows = self.store.rows_ready()
-                blocks = list(self.store.blocks(cols, self.block_rows))
-                # One block (most steps) runs here: a thread hand-off costs more than it.
-                parts = [restricted_pick(rows, blocks[0], self.keep)] if len(blocks) == 1 \
-                    else list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep),
-                                            blocks))
-            finally:
-                self.keep[cols] = True
-            if not parts:
-                return np.empty(0, np.int64), np.empty(0)
-            r = np.concatenate([p[0] for p in parts])
-            w = np.concatenate([p[1] for p in parts])
+            r, w = self.picks(cols)
         return relations(r, w, self.leaf_of, groups.parent, groups.node_at_root)
+
+    def picks(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SPEC step 2 for the points whose argmax is in `cols`, restricted to the other
+        columns: (r, w) per point, by cluster in the order of `cols`, then by row index."""
+        self.keep[cols] = False
+        try:
+            rows = self.store.rows_ready()
+            blocks = list(self.store.blocks(cols, self.block_rows))
+            # One block (most steps) runs here: a thread hand-off costs more than it.
+            parts = [restricted_pick(rows, blocks[0], self.keep)] if len(blocks) == 1 \
+                else list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep),
+                                        blocks))
+        finally:
+            self.keep[cols] = True
+        if not parts:
+            return np.empty(0, np.int32), np.empty(0)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def run(self, aggregate: str = "sum", strategy: str = "lowest") -> list[tuple[int, int]]:
         if aggregate not in AGGREGATES:
@@ -237,16 +241,21 @@ class MergeLoop:
         occupied = np.flatnonzero(self.counts > 0)
         wanted = np.zeros(len(self.keep), dtype=bool)
         wanted[self.columns[empty]] = True
-        rule = EmptyHosts(wanted, int(self.columns[occupied[0]]))
-        labels = self.store.labels()
-        blocks = self.store.blocks(self.columns[occupied], self.block_rows)
-        # Rows are read on the worker threads; the rule takes them in order here.
-        for points, rows in self.pool.map(lambda pts: (pts, self.store.read(pts)), blocks):
-            rule.add(rows, labels[points], self.conf[points])
-        host = rule.hosts()
+        host = self.empty_hosts(wanted, self.columns[occupied])
         for leaf in empty:
             target = int(groups.nodes_of(self.leaf_of[host[self.columns[[leaf]]]])[0])
             self._record(groups, int(leaf), target, math.nan, math.nan, math.nan)
+
+    def empty_hosts(self, wanted: np.ndarray, occupied: np.ndarray) -> np.ndarray:
+        """Per column (where `wanted`), the column among `occupied` (ascending) whose points
+        give it the most probability in total; ties: the lowest."""
+        rule = EmptyHosts(wanted, int(occupied[0]))
+        labels = self.store.labels()
+        blocks = self.store.blocks(occupied, self.block_rows)
+        # Rows are read on the worker threads; the rule takes them in order here.
+        for points, rows in self.pool.map(lambda pts: (pts, self.store.read(pts)), blocks):
+            rule.add(rows, labels[points], self.conf[points])
+        return rule.hosts()
 
     def _lowest(self, groups: _Groups, scores: _Scores) -> None:
         heap = [(scores.score(n), n) for n in map(int, groups.alive_nodes())]

@@ -106,3 +106,88 @@ def test_a_shard_with_other_columns_is_named(tmp_path):
     np.save(tmp_path / "b.npy", np.zeros((3, 5), np.float32))
     with pytest.raises(InputError, match="b.npy: 5 columns"):
         build_hierarchy(str(tmp_path))
+
+
+# ---- on a Dask cluster -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    distributed = pytest.importorskip("dask.distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    with distributed.Client(cluster) as c:
+        yield c
+    cluster.close()
+
+
+def _shards(folder, seed, sparse):
+    """A matrix with empty and absent clusters, written as 3-5 shards of mixed formats."""
+    rng = np.random.default_rng(seed)
+    n, K = 900, 24
+    if sparse:
+        k = 6
+        idx = np.array([rng.choice(K - 3, k, replace=False) for _ in range(n)])
+        val = rng.normal(scale=2.0, size=(n, k))
+        dense = np.full((n, K), -np.inf)
+        for r in range(n):
+            dense[r, idx[r]] = val[r]
+        cuts = np.sort(rng.choice(np.arange(1, n), rng.integers(2, 5), replace=False))
+        for i, rows in enumerate(np.split(np.arange(n), cuts)):
+            write_sparse_shard(folder / f"p{i}", idx[rows], val[rows], K,
+                               ["npz", "parquet"][i % 2])
+        return dense
+    z = rng.normal(scale=2.0, size=(n, K)).astype(np.float32)
+    z[:, 3] -= 40  # empty
+    z[:, 9] = -np.inf  # absent
+    cuts = np.sort(rng.choice(np.arange(1, n), rng.integers(2, 5), replace=False))
+    for i, part in enumerate(np.split(z, cuts)):
+        write_dense_shard(folder / f"p{i}", part, ["npy", "npz", "parquet"][i % 3])
+    return z
+
+
+@pytest.mark.parametrize("seed,sparse", [(0, False), (1, True), (2, False), (3, True)])
+def test_dask_build_equals_the_local_build_and_the_reference(client, tmp_path, seed, sparse):
+    z = _shards(tmp_path, seed, sparse)
+    on_dask = build_hierarchy(str(tmp_path), client=client)
+    local = build_hierarchy(str(tmp_path), memory=1)
+    assert merges_as_leaves(on_dask) == merges_as_leaves(local) == reference_l2h(z)
+    assert on_dask.meta["dask"]["shards"] == len(list(tmp_path.iterdir()))
+    assert on_dask.to_json().replace(' ', '') == local.to_json().replace(' ', '')
+
+
+def test_a_worker_killed_during_the_merge_loop_still_gives_the_tree(client, tmp_path):
+    import os
+    import signal
+
+    z = _shards(tmp_path, 7, False)
+    killed = []
+
+    def progress(stage, done, total):
+        if stage == "merge" and done == 5 and not killed:
+            # SIGKILL one worker process: the rows it held are gone; its nanny restarts it.
+            pid = sorted(client.run(os.getpid).items())[0][1]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    tree = build_hierarchy(str(tmp_path), client=client, progress=progress)
+    assert killed
+    assert merges_as_leaves(tree) == reference_l2h(z)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_cli_dask_local_gives_the_local_tree(tmp_path):
+    pytest.importorskip("dask.distributed")
+    from helpers import run_l2h
+    _shards(tmp_path, 11, False)
+    local = run_l2h("build", str(tmp_path), "-o", "-")
+    remote = run_l2h("build", str(tmp_path), "-o", "-", "--dask", "local:2")
+    assert remote.returncode == 0, remote.stderr
+    assert remote.stdout == local.stdout and b"dask: " in remote.stderr
+
+
+def test_dask_option_without_dask_says_how_to_install(tmp_path, capfdbinary, monkeypatch):
+    import sys
+    np.save(tmp_path / "z.npy", np.zeros((3, 2)))
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    code, _, err = l2h_main(capfdbinary, "build", str(tmp_path / "z.npy"), "-o",
+                            str(tmp_path / "t.nwk"), "--dask", "local")
+    assert code == 2 and b"pip install 'l2h[dask]'" in err, err
