@@ -58,10 +58,12 @@ demo: install
 	@echo "or look at $(OUT)/synthetic.png and $(OUT)/digits.png"
 
 test: install-test
+	$(BIN)/mkdocs build -q --strict -f docs/mkdocs.yml
 	$(BIN)/python -m pytest -q
 
 bench: install-test
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/scale.py
 
 clean:
 	rm -rf $(OUT) benchmarks/data benchmarks/results

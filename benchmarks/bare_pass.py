@@ -1,4 +1,5 @@
-"""The floor for `l2h build`: read every row block of a logit file and take its argmax."""
+"""The floor for `l2h build`: read every row block of a logit file (or of its shards) and take
+each row's argmax. Sparse rows: the column of the largest stored value."""
 
 import sys
 
@@ -6,8 +7,13 @@ import numpy as np
 
 from l2h_cli.readers import open_logits
 
-with open_logits(sys.argv[1]) as reader:
+with open_logits(sys.argv[1:]) as reader:
     counts = np.zeros(reader.n_cols, dtype=np.int64)
     for block in reader.blocks(reader.default_block_rows()):
-        counts += np.bincount(np.argmax(block, axis=1), minlength=reader.n_cols)
+        if reader.sparse:
+            cols, vals = block["idx"][:, 0], block["val"][:, 0]
+            top = cols[np.arange(len(block)), np.argmax(vals, axis=1)]
+        else:
+            top = np.argmax(block, axis=1)
+        counts += np.bincount(top, minlength=reader.n_cols)
 print(int(counts.sum()))

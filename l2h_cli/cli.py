@@ -21,26 +21,38 @@ from .readers import open_logits
 from .treeio import read_names, read_names_raw, tree_format, write_tree
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Logits to Hierarchies: build, evaluate, cut and draw a hierarchy of a flat "
                        "model's clusters from its logits.")
 
 
 # Options several commands share.
-TREE_ARG = typer.Argument(..., help="Tree: l2h .json, linkage .npy, or Newick.")
-NAMES_OPT = typer.Option(None, "--names", help="Leaf names, one a line (for Newick trees "
+TREE_ARG = typer.Argument(..., metavar="TREE", help="Tree: l2h .json, linkage .npy, Newick, "
+                                                     "or - (stdin, format sniffed).")
+
+
+class TreeFormat(str, Enum):
+    newick = "newick"
+    json = "json"
+    linkage = "linkage"
+
+
+TREE_FORMAT_OPT = typer.Option(None, "--format", metavar="newick|json|linkage",
+                               help="The tree's format, when its name does not say it.")
+NAMES_OPT = typer.Option(None, "--names", metavar="FILE", help="Leaf names, one a line (for Newick trees "
                                                "labelled by name).")
-DATASET_OPT = typer.Option(None, "--dataset", help="HDF5 dataset [logits].")
-COLUMN_OPT = typer.Option(None, "--column", help="Parquet column.")
-KEY_OPT = typer.Option(None, "--key", help="Array in an .npz, .safetensors or .pt file "
+DATASET_OPT = typer.Option(None, "--dataset", metavar="NAME", help="HDF5 dataset [logits].")
+COLUMN_OPT = typer.Option(None, "--column", metavar="NAME", help="Parquet column.")
+KEY_OPT = typer.Option(None, "--key", metavar="NAME", help="Array in an .npz, .safetensors or .pt file "
                                            "(default: logits, or the only one).")
-N_CLASSES_OPT = typer.Option(None, "--n-classes", min=1,
+N_CLASSES_OPT = typer.Option(None, "--n-classes", metavar="K", min=1,
                              help="Number of classes of sparse (top-k) logits, when the "
                                   "file does not say it.")
-INDICES_OPT = typer.Option(None, "--indices", help="Sparse logits: the array or column of "
+INDICES_OPT = typer.Option(None, "--indices", metavar="NAME", help="Sparse logits: the array or column of "
                                                    "column indices (default: indices).")
-VALUES_OPT = typer.Option(None, "--values", help="Sparse logits: the array or column of "
+VALUES_OPT = typer.Option(None, "--values", metavar="NAME", help="Sparse logits: the array or column of "
                                                  "values (default: values).")
-LABELS_OPT = typer.Option([], "--labels", "-l",
+LABELS_OPT = typer.Option([], "--labels", "-l", metavar="FILE",
                           help="Labels: .npy, .txt/.csv, .h5 or .parquet; FILE#NAME picks a "
                                "dataset or column. Repeat for several levels.")
 
@@ -82,11 +94,11 @@ def main_options(
 
 @app.command()
 def build(
-    input: List[str] = typer.Argument(..., help="Logits: .npy, .h5, .parquet, .npz, "
+    input: List[str] = typer.Argument(..., metavar="INPUT...", help="Logits: .npy, .h5, .parquet, .npz, "
                                                 ".safetensors, .pt, - for an .npy stream on "
                                                 "stdin, or shards: several files, a folder "
                                                 "or a quoted glob."),
-    output: List[str] = typer.Option(..., "--output", "-o",
+    output: List[str] = typer.Option(..., "--output", "-o", metavar="FILE",
                                      help="Output by extension: .nwk/.newick (Newick), .json "
                                           "(l2h tree), .npy (scipy linkage); - is Newick on "
                                           "stdout. Repeat for several."),
@@ -97,7 +109,7 @@ def build(
     n_classes: Optional[int] = N_CLASSES_OPT,
     indices: Optional[str] = INDICES_OPT,
     values: Optional[str] = VALUES_OPT,
-    input_kind: InputKind = typer.Option(InputKind.logits, "--input",
+    input_kind: InputKind = typer.Option(InputKind.logits, "--input", metavar="logits|probs",
                                          help="Whether INPUT holds logits or probabilities."),
     aggregate: Aggregate = typer.Option(Aggregate.sum, "--aggregate",
                                         help="How a group's score combines its clusters' "
@@ -105,22 +117,25 @@ def build(
     strategy: Strategy = typer.Option(Strategy.lowest, "--strategy",
                                       help="lowest: merge the lowest-scoring group (L2H); "
                                            "all-pairs: the best of every ordered pair."),
-    temperature: float = typer.Option(1.0, "--temperature",
+    temperature: float = typer.Option(1.0, "--temperature", metavar="T",
                                       help="Take every softmax of logits / T (T > 0)."),
     keep_absent: bool = typer.Option(False, "--keep-absent",
                                      help="Keep columns without any finite logit as leaves "
                                           "(placed by the empty-cluster rule) instead of "
                                           "leaving them out."),
-    memory: str = typer.Option("2G", "--memory", help="Memory budget; beyond it, rows are "
+    memory: str = typer.Option("2G", "--memory", metavar="SIZE", help="Memory budget; beyond it, rows are "
                                                       "read again from INPUT or a spill file."),
-    chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", min=1,
+    chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", metavar="N", min=1,
                                              help="Rows per block (default: from --memory)."),
-    threads: int = typer.Option(2, "--threads", min=1, help="Worker threads."),
-    dask: Optional[str] = typer.Option(None, "--dask",
+    threads: int = typer.Option(2, "--threads", metavar="N", min=1, help="Worker threads."),
+    stdout_fmt: TreeFormat = typer.Option(TreeFormat.newick, "--format",
+                                          metavar="newick|json|linkage",
+                                          help="What -o - writes to stdout."),
+    dask: Optional[str] = typer.Option(None, "--dask", metavar="ADDRESS",
                                        help="Run on a Dask cluster: a scheduler address "
                                             "(tcp://host:8786), or local / local:N for N "
                                             "local worker processes. Needs l2h[dask]."),
-    tmpdir: Optional[Path] = typer.Option(None, "--tmpdir", file_okay=False, exists=True,
+    tmpdir: Optional[Path] = typer.Option(None, "--tmpdir", metavar="DIR", file_okay=False, exists=True,
                                           help="Folder for the spill file [TMPDIR]."),
     reread: Optional[bool] = typer.Option(None, "--reread/--spill",
                                           help="Beyond --memory, read rows again from INPUT "
@@ -128,7 +143,14 @@ def build(
                                                "them to a spill file [default: reread when "
                                                "INPUT is at most half the RAM]."),
 ) -> None:
-    """Build the L2H hierarchy of the clusters of a logit matrix."""
+    """Build the L2H hierarchy of the clusters of a logit matrix.
+
+    \b
+    Examples:
+      l2h build logits.h5 -o tree.nwk -o tree.json --names classes.txt
+      l2h build topk.parquet --n-classes 131072 -o tree.json --memory 1G
+      l2h build 'shards/*.npy' -o tree.json --dask local:2
+    """
     with guarded():
         try:
             budget = parse_size(memory)
@@ -136,7 +158,7 @@ def build(
             raise UsageError(f"--memory: {exc}") from None
         if not 0 < temperature < float("inf"):
             raise UsageError(f"--temperature must be a positive number, not {temperature}")
-        formats = [(o, "newick" if o == "-" else tree_format(o)) for o in output]
+        formats = [(o, stdout_fmt.value if o == "-" else tree_format(o)) for o in output]
         started = time.perf_counter()
         with AtomicOutputs(output, [*input, names and str(names)], checkpoint) as outs:
             options = dict(input=input_kind.value, aggregate=aggregate.value,
@@ -156,7 +178,7 @@ def build(
                 if path != "-":
                     outs.write(path, lambda fh, fmt=fmt: write_tree(tree, fh, fmt))
             if any(o == "-" for o, _ in formats):
-                write_stdout(lambda fh: write_tree(tree, fh, "newick"))
+                write_stdout(lambda fh: write_tree(tree, fh, stdout_fmt.value))
         n_empty = int((tree.sizes == 0).sum()) if tree.sizes is not None else 0
         written = ", ".join("stdout" if o == "-" else o for o, _ in formats)
         info(f"built a {tree.n_leaves}-leaf tree from {tree.meta['n_points']} points"
@@ -185,8 +207,9 @@ def _build_on_dask(input: List[str], address: str, names: Optional[Path], option
         if cluster is not None:
             cluster.close()
     figures = tree.meta["dask"]
-    info(f"dask: {figures['shards']} shard(s), {figures['tasks']} step tasks, "
-         f"{figures['bytes_to_client'] / 2**20:.1f} MiB to the client")
+    info(f"dask: {figures['shards']} shard(s), {figures['steps']} steps ran "
+         f"{figures['tasks']} tasks, {figures['bytes_to_client'] / 2**20:.1f} MiB to the "
+         "client")
     return tree
 
 
@@ -211,7 +234,8 @@ def _open_levels(logits: str | List[str], labels: List[str]) -> list:
 @app.command()
 def evaluate(
     tree: str = TREE_ARG,
-    logits: List[str] = typer.Argument(..., help="Logits of the evaluated points (any input "
+    tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
+    logits: List[str] = typer.Argument(..., metavar="LOGITS...", help="Logits of the evaluated points (any input "
                                                  "format, or shards)."),
     labels: List[str] = LABELS_OPT,
     names: Optional[Path] = NAMES_OPT,
@@ -221,10 +245,16 @@ def evaluate(
     n_classes: Optional[int] = N_CLASSES_OPT,
     indices: Optional[str] = INDICES_OPT,
     values: Optional[str] = VALUES_OPT,
-    json_out: Optional[str] = typer.Option(None, "--json", help="Also write the metrics as "
+    json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE", help="Also write the metrics as "
                                                                 "JSON (- for stdout)."),
 ) -> None:
-    """NMI, ARI, ACC, leaf and dendrogram purity, and LHD of a tree on labelled points."""
+    """NMI, ARI, ACC, leaf and dendrogram purity, and LHD of a tree on labelled points.
+
+    \b
+    Examples:
+      l2h evaluate tree.json test.npy --labels y.npy --labels superclass.npy
+      l2h evaluate other.nwk test.npy --names classes.txt --labels y.txt --json m.json
+    """
     from .evaluation import evaluate_levels, point_leaves
     from .labels import split_spec
     from .tables import metrics_table, strict_json
@@ -234,7 +264,8 @@ def evaluate(
         targets = [json_out] if json_out else []
         inputs = [tree, *logits, names and str(names)] + [split_spec(spec)[0] for spec in labels]
         with AtomicOutputs(targets, inputs, checkpoint) as outs:
-            the_tree = load_tree(tree, read_names(str(names)) if names else None)
+            the_tree = load_tree(tree, read_names(str(names)) if names else None,
+                                 tree_fmt and tree_fmt.value)
             levels = _open_levels(logits, labels)
             with progress_bar() as progress, open_logits(logits, **_source(locals())) as reader:
                 leaf = point_leaves(reader, the_tree, progress)
@@ -257,11 +288,12 @@ def evaluate(
 @app.command()
 def cut(
     tree: str = TREE_ARG,
-    logits: Optional[List[str]] = typer.Argument(None, help="Logits (or shards): give to get "
+    tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
+    logits: Optional[List[str]] = typer.Argument(None, metavar="[LOGITS...]", help="Logits (or shards): give to get "
                                                             "the group of every point "
                                                             "instead of every leaf."),
-    k: List[int] = typer.Option(..., "--k", "-k", help="Number of groups; repeat for several."),
-    output: List[str] = typer.Option(["-"], "--output", "-o",
+    k: List[int] = typer.Option(..., "--k", "-k", metavar="K", help="Number of groups; repeat for several."),
+    output: List[str] = typer.Option(["-"], "--output", "-o", metavar="FILE",
                                      help=".npy, .csv, .txt or - (stdout). One for all k "
                                           "(a column each) or one per --k."),
     names: Optional[Path] = NAMES_OPT,
@@ -274,7 +306,14 @@ def cut(
 ) -> None:
     """The flat clustering after the first K-k merges, for leaves or for points.
 
-    Groups are numbered 0..k-1 in the order of their smallest leaf id."""
+    Groups are numbered 0..k-1 in the order of their smallest leaf id.
+
+    \b
+    Examples:
+      l2h cut tree.json --k 20 -o leaf_groups.csv
+      l2h cut tree.json --k 20 --k 5 test.npy -o point_groups.npy
+      l2h build x.npy -o - --format json | l2h cut - --k 5
+    """
     from .partition import partition_format
     from .treeio import load_tree
 
@@ -285,7 +324,8 @@ def cut(
         formats = [partition_format(o) for o in output]
         with AtomicOutputs(output, [tree, *(logits or []), names and str(names)],
                            checkpoint) as outs:
-            the_tree = load_tree(tree, read_names(str(names)) if names else None)
+            the_tree = load_tree(tree, read_names(str(names)) if names else None,
+                                 tree_fmt and tree_fmt.value)
             table = np.stack([the_tree.cut(kk) for kk in k], axis=1)
             jobs = ([(output[0], formats[0], list(range(len(k))))] if len(output) == 1
                     else [(o, f, [i]) for i, (o, f) in enumerate(zip(output, formats))])
@@ -324,7 +364,7 @@ def _cut_writer(tree, groups, ks, fmt, logits, source, progress):
 
 @app.command("info")
 def info_command(
-    path: List[str] = typer.Argument(..., help="A logit file (any input format, or -), or "
+    path: List[str] = typer.Argument(..., metavar="INPUT...", help="A logit file (any input format, or -), or "
                                                "shards."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
@@ -332,9 +372,15 @@ def info_command(
     n_classes: Optional[int] = N_CLASSES_OPT,
     indices: Optional[str] = INDICES_OPT,
     values: Optional[str] = VALUES_OPT,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    as_json: bool = typer.Option(False, "--json", metavar="FILE", help="Print JSON instead of text."),
 ) -> None:
-    """Describe a logit file: format, shape, dtype, chunking, and argmax cluster sizes."""
+    """Describe a logit file: format, shape, dtype, chunking, and argmax cluster sizes.
+
+    \b
+    Examples:
+      l2h info logits.parquet
+      l2h info shards/ --json
+    """
     from .evaluation import leaf_blocks
     from .tables import strict_json
 
@@ -378,13 +424,14 @@ def _leaf_label_counts(tree, logits: str, labels: List[str], source: dict):
 @app.command()
 def show(
     tree: str = TREE_ARG,
-    logits: Optional[str] = typer.Argument(None, help="Logits of labelled points, with "
+    tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
+    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]", help="Logits of labelled points, with "
                                                       "--labels, to show purity."),
     labels: List[str] = LABELS_OPT,
     names: Optional[Path] = NAMES_OPT,
-    depth: Optional[int] = typer.Option(None, "--depth", min=1,
+    depth: Optional[int] = typer.Option(None, "--depth", metavar="N", min=1,
                                         help="Open every node down to this depth."),
-    lines: int = typer.Option(60, "--lines", min=2, help="Without --depth: open the biggest "
+    lines: int = typer.Option(60, "--lines", metavar="N", min=2, help="Without --depth: open the biggest "
                                                          "nodes first, within this many lines."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
@@ -393,14 +440,21 @@ def show(
     indices: Optional[str] = INDICES_OPT,
     values: Optional[str] = VALUES_OPT,
 ) -> None:
-    """The tree in the terminal: sizes, mean confidence, purity; big parts collapsed."""
+    """The tree in the terminal: sizes, mean confidence, purity; big parts collapsed.
+
+    \b
+    Examples:
+      l2h show tree.json
+      l2h show tree.json test.npy --labels y.npy --depth 3
+    """
     from rich.console import Console
 
     from .show import render_text
     from .treeio import load_tree
 
     with guarded():
-        the_tree = load_tree(tree, read_names(str(names)) if names else None)
+        the_tree = load_tree(tree, read_names(str(names)) if names else None,
+                             tree_fmt and tree_fmt.value)
         counts = classes = None
         if logits is not None:
             counts, classes = _leaf_label_counts(the_tree, logits, labels, _source(locals()))
@@ -423,18 +477,19 @@ RENDER_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".html": "html",
 @app.command()
 def render(
     tree: str = TREE_ARG,
-    logits: Optional[str] = typer.Argument(None, help="Logits of labelled points, with "
+    tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
+    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]", help="Logits of labelled points, with "
                                                       "--labels, to show leaf purity."),
-    output: List[str] = typer.Option(..., "--output", "-o",
+    output: List[str] = typer.Option(..., "--output", "-o", metavar="FILE",
                                      help=".png, .svg, .pdf (need l2h[plot]) or .html (a "
                                           "self-contained page). Repeat for several."),
-    color_by: Optional[Path] = typer.Option(None, "--color-by",
+    color_by: Optional[Path] = typer.Option(None, "--color-by", metavar="FILE",
                                             help="One group name per leaf, to colour leaves."),
     labels: List[str] = LABELS_OPT,
     names: Optional[Path] = NAMES_OPT,
-    layout: str = typer.Option("auto", "--layout",
+    layout: str = typer.Option("auto", "--layout", metavar="NAME",
                                help="auto (circular past 150 leaves), rectangular or circular."),
-    title: Optional[str] = typer.Option(None, "--title", help="Title of the HTML page."),
+    title: Optional[str] = typer.Option(None, "--title", metavar="TEXT", help="Title of the HTML page."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
     key: Optional[str] = KEY_OPT,
@@ -442,7 +497,13 @@ def render(
     indices: Optional[str] = INDICES_OPT,
     values: Optional[str] = VALUES_OPT,
 ) -> None:
-    """Draw the tree: a dendrogram figure, or an interactive page that works offline."""
+    """Draw the tree: a dendrogram figure, or an interactive page that works offline.
+
+    \b
+    Examples:
+      l2h render tree.json -o tree.png -o tree.html
+      l2h render tree.json --color-by groups.txt -o tree.svg --layout circular
+    """
     from .treeio import load_tree
 
     with guarded():
@@ -462,7 +523,8 @@ def render(
         outs = AtomicOutputs(output, [tree, logits, names and str(names), color_by and
                                       str(color_by)] + [split_spec(x)[0] for x in labels],
                              checkpoint)
-        the_tree = load_tree(tree, read_names(str(names)) if names else None)
+        the_tree = load_tree(tree, read_names(str(names)) if names else None,
+                             tree_fmt and tree_fmt.value)
         groups = None
         if color_by is not None:
             groups = read_names_raw(str(color_by), the_tree.n_leaves, what="group lines")

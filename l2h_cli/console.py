@@ -26,7 +26,7 @@ state = {"quiet": False, "verbose": 0}
 STAGES = {"read": "reading rows", "merge": "merging", "evaluate": "reading rows",
           "cut": "reading rows"}
 
-#: Exit codes of SPEC section 4, by error class (most specific first).
+#: Exit codes of docs/errors.md, by error class (most specific first).
 EXIT_CODES = ((UsageError, 2), (InputError, 3), (L2HError, 1))
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 

@@ -94,7 +94,7 @@ class Bucket:
         return slice(int(self.starts[i]), int(self.stops[i]))
 
     def picks(self, cols: np.ndarray, keep_absent: np.ndarray) -> dict[int, tuple]:
-        """SPEC step 2 for this shard's points of each cluster in `cols` (r, w per point)."""
+        """Step 2 (docs/algorithm.md) for this shard's points of each cluster in `cols` (r, w per point)."""
         keep = keep_absent.copy()
         keep[cols] = False
         out = {}
@@ -171,6 +171,7 @@ class DaskMergeLoop(MergeLoop):
         self.shard_clusters = shard_clusters
         self.bytes_moved = 0
         self.tasks = 0
+        self.steps = 0
 
     def picks(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         wanted = [(s, b) for s, (b, held) in enumerate(zip(self.buckets, self.shard_clusters))
@@ -178,6 +179,7 @@ class DaskMergeLoop(MergeLoop):
         futures = [self.client.submit(_picks, b, cols, self.keep, pure=False)
                    for _, b in wanted]
         self.tasks += len(futures)
+        self.steps += 1
         results = self.client.gather(futures)
         parts = [res[int(c)] for c in cols for res in results if int(c) in res]
         self.bytes_moved += sum(r.nbytes + w.nbytes for r, w in parts)
@@ -246,7 +248,8 @@ def build_on_dask(spec: str | Sequence[str], client: Any, options: dict, *, inpu
         if s["identity"] is not None and file_identity(s["path"]) != s["identity"]:
             raise InputError(f"{s['path']}: the file changed while it was being read; "
                              "nothing was written")
-    figures = {"shards": len(paths), "tasks": loop.tasks, "bytes_to_client": loop.bytes_moved
+    figures = {"shards": len(paths), "tasks": loop.tasks, "steps": loop.steps,
+               "bytes_to_client": loop.bytes_moved
                + sum(sum(np.asarray(v).nbytes for v in s.values()
                          if isinstance(v, np.ndarray)) for s in stats),
                "rows": len(labels)}

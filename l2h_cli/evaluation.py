@@ -1,4 +1,4 @@
-"""Evaluate a tree on labelled points (SPEC section 3) and assign points to leaves and cuts."""
+"""Evaluate a tree on labelled points (docs/metrics.md) and assign points to leaves and cuts."""
 
 from __future__ import annotations
 

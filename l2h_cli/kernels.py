@@ -149,7 +149,7 @@ def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = Non
            ) -> Assignment:
     """Argmax, confidence, runner-up and its share of every row.
 
-    The runner-up and share are SPEC steps 2-3 for a point whose own cluster is `low` on its
+    The runner-up and share are steps 2-3 (docs/algorithm.md) for a point whose own cluster is `low` on its
     own, so the merge loop never re-reads the points of a single cluster.
     Also rejects NaN, +inf, and rows whose logits are all -inf; and in sparse rows, column
     indices out of range or repeated."""
@@ -226,7 +226,7 @@ def argmax_rows(block: np.ndarray, start: int, path: str, n_classes: int) -> np.
 
 def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """SPEC step 2 for the rows `points` of `rows` (a matrix, or a RowReader over a file),
+    """Step 2 (docs/algorithm.md) for the rows `points` of `rows` (a matrix, or a RowReader over a file),
     restricted to the columns where the boolean mask `keep` is set: per point, the restricted
     argmax r (-1 when no kept logit is finite) and its restricted softmax probability w."""
     if is_sparse(rows.dtype):

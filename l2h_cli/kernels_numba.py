@@ -72,7 +72,7 @@ def assign(block, deep):
     """(argmax, confidence, runner-up, share, first bad row or -1, kind: 1 NaN/+inf, 2 all -inf).
 
     The runner-up is the argmax of the other columns (-1 if they are all -inf) and the share is
-    its softmax probability among them: SPEC step 2 for the point when its cluster alone is
+    its softmax probability among them: Step 2 (docs/algorithm.md) for the point when its cluster alone is
     `low`, from the same exponentials as the confidence, unless it is more than `-deep` below
     the max.
     """
@@ -191,7 +191,7 @@ def _kept_top(row, keep):
 
 @njit(nogil=True, cache=True)
 def _pick_row(row, keep, terms):
-    """SPEC step 2 for one dense row: (r, w), or (-1, 0) when no kept logit is finite."""
+    """Step 2 (docs/algorithm.md) for one dense row: (r, w), or (-1, 0) when no kept logit is finite."""
     top, arg = _kept_top(row, keep)
     if arg < 0:
         return -1, 0.0
@@ -200,7 +200,7 @@ def _pick_row(row, keep, terms):
 
 @njit(nogil=True, cache=True)
 def restricted_pick(matrix, points, keep):
-    """SPEC step 2 for the rows `points` of an in-memory matrix: (r, w) per point."""
+    """Step 2 (docs/algorithm.md) for the rows `points` of an in-memory matrix: (r, w) per point."""
     m = points.shape[0]
     r = np.empty(m, dtype=np.int32)
     w = np.empty(m)

@@ -36,12 +36,12 @@ def _exact(x: float) -> int:
 
 
 class _Groups:
-    """SPEC's ordered list of groups.
+    """The ordered list of groups of docs/algorithm.md.
 
     The list starts as the leaves 0..K-1 and each merge appends node K+t, so a group's place
     in the list is the order of its node id: "first in the list" is "smallest node id".
     Leaves find their group through a disjoint-set forest (union by size, path compression),
-    and each group keeps its leaves as a linked list in SPEC order (low's, then best's).
+    and each group keeps its leaves as a linked list in the algorithm's order (low's, then best's).
     """
 
     def __init__(self, n_leaves: int) -> None:
@@ -176,7 +176,7 @@ class MergeLoop:
 
     def relations(self, groups: _Groups, leaves: Sequence[int]
                   ) -> tuple[np.ndarray, np.ndarray]:
-        """SPEC steps 2-4 for the group of `leaves`: the nodes that receive mass, ascending,
+        """Steps 2-4 (docs/algorithm.md) for the group of `leaves`: the nodes that receive mass, ascending,
         and the mass each receives (summed per cluster in point order, then per node in
         cluster order)."""
         cols = self.columns[np.asarray(leaves)]
@@ -188,7 +188,7 @@ class MergeLoop:
         return relations(r, w, self.leaf_of, groups.parent, groups.node_at_root)
 
     def picks(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """SPEC step 2 for the points whose argmax is in `cols`, restricted to the other
+        """Step 2 (docs/algorithm.md) for the points whose argmax is in `cols`, restricted to the other
         columns: (r, w) per point, by cluster in the order of `cols`, then by row index."""
         self.keep[cols] = False
         try:

@@ -1,4 +1,4 @@
-"""Metrics of SPEC section 3, computed from counts: a contingency table for the flat metrics,
+"""Metrics of docs/metrics.md, computed from counts: a contingency table for the flat metrics,
 per-node label counts for the hierarchical ones. No pair of points is ever listed.
 
 The flat metrics follow scikit-learn's conventions, including its special cases.

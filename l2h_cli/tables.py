@@ -44,7 +44,7 @@ def metrics_table(results: Sequence[dict[str, Any]], width: int = 80) -> str:
     lines = render(names, "labels")
     if max(len(line) for line in lines) > width:
         lines = render([str(i + 1) for i in range(len(names))], "level")
-        lines += [f"level {i + 1}: {r['labels']}" for i, r in enumerate(results)]
+        lines += [f"level {i + 1}: {name}" for i, name in enumerate(names)]
     return "\n".join(lines)
 
 

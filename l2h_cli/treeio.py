@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from typing import IO, Sequence
@@ -12,7 +13,7 @@ from .errors import InputError, L2HWarning, UsageError
 from .jsontree import parse_json_tree, to_json
 from .newick import parse_newick, to_newick
 from .readers.npy import load_npy
-from .textfile import read_text, text_lines
+from .textfile import decode, read_bytes, read_text, text_lines
 from .tree import Tree
 
 NEWICK_EXTS = (".nwk", ".newick", ".tree", ".tre", ".nhx")
@@ -40,15 +41,45 @@ def write_tree(tree: Tree, fh: IO[bytes], fmt: str) -> None:
         np.save(fh, tree.to_linkage())
 
 
-def load_tree(path: str, names: Sequence[str] | None = None) -> Tree:
-    """Read an l2h JSON tree, a scipy linkage `.npy`, or a Newick tree."""
+def sniff_tree_format(data: bytes) -> str:
+    """newick, json or linkage, from the first bytes of a tree file.
+
+    >>> sniff_tree_format(b'{"format": "l2h-tree"}'), sniff_tree_format(b"(a,b);")
+    ('json', 'newick')
+    """
+    if data.startswith(b"\x93NUMPY"):
+        return "linkage"
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return "json" if head.startswith(b"{") else "newick"
+
+
+def load_tree(path: str, names: Sequence[str] | None = None, fmt: str | None = None) -> Tree:
+    """Read an l2h JSON tree, a scipy linkage `.npy`, or a Newick tree, by the extension of
+    `path` or `fmt`; `-` reads stdin, whose format is sniffed unless given.
+
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.nwk")
+    >>> _ = open(path, "w").write("((0:1,1:1):1,2:2);")
+    >>> load_tree(path).children
+    [(0, 1), (3, 2)]
+    """
+    if path == "-" or fmt is not None:
+        data = read_bytes(path, "tree file", binary=True)
+        fmt = fmt or sniff_tree_format(data)
+        shown = "<stdin>" if path == "-" else path
+        if fmt == "linkage":
+            with io.BytesIO(data) as fh:
+                z = load_npy(fh, "a linkage matrix", shown)
+            return Tree.from_linkage(z, names, source=shown)
+        if b"\0" in data:
+            raise InputError(f"{shown}: holds binary data (NUL bytes), not a tree file")
+        text = decode(data, shown)
+        return (parse_json_tree if fmt == "json" else parse_newick)(text, names, source=shown)
     fmt = tree_format(path)
     if fmt == "linkage":
         if not os.path.isfile(path):
             raise UsageError(f"{path}: no such file")
-        tree = Tree.from_linkage(load_npy(path, "a linkage matrix"), names, source=path)
-        tree.meta["source"] = path
-        return tree
+        return Tree.from_linkage(load_npy(path, "a linkage matrix"), names, source=path)
     text = read_text(path, "tree file")
     if fmt == "json":
         return parse_json_tree(text, names, source=path)

@@ -6,6 +6,7 @@ into fresh buffers with `readinto`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
@@ -34,21 +35,26 @@ def read_header(fh: IO[bytes], shown: str) -> tuple[tuple[int, ...], bool, np.dt
     return shape, fortran, dtype
 
 
-def load_npy(path: str, what: str) -> np.ndarray:
-    """A small .npy file (labels, a linkage matrix) read whole, after checking that its
-    header does not promise more data than the file holds and that it needs no pickle."""
-    with open(path, "rb") as fh:
-        shape, fortran, dtype = read_header(fh, path)
+def load_npy(source: str | IO[bytes], what: str, shown: str | None = None) -> np.ndarray:
+    """A small .npy file or stream (labels, a linkage matrix) read whole, after checking that
+    its header does not promise more data than there is and that it needs no pickle."""
+    shown = shown or str(source)
+    with (open(source, "rb") if isinstance(source, str) else contextlib.nullcontext(source)) \
+            as fh:
+        shape, fortran, dtype = read_header(fh, shown)
         if dtype.hasobject:
-            raise InputError(f"{path}: {what} must not hold Python objects (dtype {dtype})")
-        need = fh.tell() + int(np.prod(shape, dtype=object)) * dtype.itemsize
-        if need > os.fstat(fh.fileno()).st_size:
-            raise InputError(f"{path}: truncated .npy: the header promises shape {shape} "
+            raise InputError(f"{shown}: {what} must not hold Python objects (dtype {dtype})")
+        start = fh.tell()
+        fh.seek(0, os.SEEK_END)
+        need = start + int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if need > fh.tell():
+            raise InputError(f"{shown}: truncated .npy: the header promises shape {shape} "
                              f"of {dtype}, more than the file holds")
-    try:
-        return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise InputError(f"{path}: not a readable .npy file ({exc})") from None
+        fh.seek(0)
+        try:
+            return np.load(fh, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise InputError(f"{shown}: not a readable .npy file ({exc})") from None
 
 
 def _open_stream(path: str) -> tuple[IO[bytes], bool]:
