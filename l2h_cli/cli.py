@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -15,7 +16,7 @@ import typer
 from . import __version__
 from .build import build_hierarchy, parse_size
 from .console import checkpoint, guarded, info, progress_bar, run, state, write_stdout
-from .errors import UsageError
+from .errors import L2HWarning, UsageError
 from .outputs import AtomicOutputs
 from .readers import open_logits
 from .treeio import read_names, read_names_raw, tree_format, write_tree
@@ -179,6 +180,14 @@ def build(
                     outs.write(path, lambda fh, fmt=fmt: write_tree(tree, fh, fmt))
             if any(o == "-" for o, _ in formats):
                 write_stdout(lambda fh: write_tree(tree, fh, stdout_fmt.value))
+        from .margins import close_merges
+        close = close_merges(tree)
+        if close:
+            first = ", ".join(str(m["step"]) for m in close[:5])
+            warnings.warn(f"{len(close)} merge(s) were decided by a relative margin below "
+                          f"1e-6 (steps {first}{' ...' if len(close) > 5 else ''}): float32 "
+                          "noise in the logits could change them; l2h info TREE.json lists "
+                          "them", L2HWarning)
         n_empty = int((tree.sizes == 0).sum()) if tree.sizes is not None else 0
         written = ", ".join("stdout" if o == "-" else o for o, _ in formats)
         info(f"built a {tree.n_leaves}-leaf tree from {tree.meta['n_points']} points"
@@ -364,15 +373,16 @@ def _cut_writer(tree, groups, ks, fmt, logits, source, progress):
 
 @app.command("info")
 def info_command(
-    path: List[str] = typer.Argument(..., metavar="INPUT...", help="A logit file (any input format, or -), or "
-                                               "shards."),
+    path: List[str] = typer.Argument(..., metavar="INPUT...",
+                                     help="A logit file (any input format, or -), shards, or "
+                                          "an l2h JSON tree (its close merges are listed)."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
     key: Optional[str] = KEY_OPT,
     n_classes: Optional[int] = N_CLASSES_OPT,
     indices: Optional[str] = INDICES_OPT,
     values: Optional[str] = VALUES_OPT,
-    as_json: bool = typer.Option(False, "--json", metavar="FILE", help="Print JSON instead of text."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Describe a logit file: format, shape, dtype, chunking, and argmax cluster sizes.
 
@@ -385,6 +395,9 @@ def info_command(
     from .tables import strict_json
 
     with guarded():
+        if len(path) == 1 and path[0].lower().endswith(".json"):
+            _tree_info(path[0], as_json)
+            return
         with progress_bar() as progress, open_logits(path, **_source(locals())) as reader:
             described = reader.info()
             sizes = np.zeros(reader.n_cols, dtype=np.int64)
@@ -407,6 +420,28 @@ def info_command(
         for i in range(0, len(cells), 10):
             lines.append("  " + "  ".join(cells[i:i + 10]))
         write_stdout(lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
+
+
+def _tree_info(path: str, as_json: bool) -> None:
+    """A tree's shape, and its merges whose decision margins are below CLOSE_MARGIN."""
+    from .margins import close_merges
+    from .tables import strict_json
+    from .treeio import load_tree
+    tree = load_tree(path)
+    close = close_merges(tree)
+    described = {"path": path, "format": "l2h-tree", "n_leaves": tree.n_leaves,
+                 "n_merges": len(tree.children), "absent_columns": 0 if tree.absent is None
+                 else len(tree.absent), **{k: v for k, v in tree.meta.items()
+                                            if k in ("aggregate", "strategy", "n_points")},
+                 "close_merges": close}
+    if as_json:
+        write_stdout(lambda fh: fh.write((strict_json(described) + "\n").encode()))
+        return
+    lines = [f"{key}: {value}" for key, value in described.items() if key != "close_merges"]
+    lines.append(f"merges with a decision margin below 1e-6: {len(close)}")
+    lines += [f"  step {m['step']} (node {m['node']}): margin_low {m['margin_low']:.3g}, "
+              f"margin_best {m['margin_best']:.3g}" for m in close[:50]]
+    write_stdout(lambda fh: fh.write(("\n".join(lines) + "\n").encode()))
 
 
 def _leaf_label_counts(tree, logits: str, labels: List[str], source: dict):

@@ -36,10 +36,12 @@ def _mass(Z: np.ndarray, a: np.ndarray, group: tuple[int, ...]) -> np.ndarray:
 
 
 def reference_l2h(Z, aggregate: str = "sum", strategy: str = "lowest",
-                  input: str = "logits", temperature: float = 1.0, keep_absent: bool = False
+                  input: str = "logits", temperature: float = 1.0, keep_absent: bool = False,
+                  stats: list | None = None
                   ) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     """The merges (low, best) as tuples of input column ids, in order. Columns without a
-    finite logit are left out unless `keep_absent`."""
+    finite logit are left out unless `keep_absent`. With `stats`, the lowest strategy appends
+    (margin_low, margin_best, strength) of each step of the main loop."""
     Z = np.asarray(Z, dtype=np.float64)
     if input == "probs":
         with np.errstate(divide="ignore"):
@@ -84,6 +86,15 @@ def reference_l2h(Z, aggregate: str = "sum", strategy: str = "lowest",
                     best, best_rel = g, rel
             if best is None:  # every rel is -inf-free zero at worst, so only when all equal
                 best = next(g for g in groups if g != low)
+            if stats is not None:
+                ordered = sorted(scores)
+                rels = sorted((np.mean([mass[c] for c in g]) for g in groups if g != low),
+                              reverse=True)
+                total = mass.sum()
+                stats.append(((ordered[1] - ordered[0]) / abs(ordered[1]),
+                              (rels[0] - rels[1]) / abs(rels[0])
+                              if len(rels) > 1 and rels[0] > 0 else np.nan,
+                              sum(mass[c] for c in best) / total if total > 0 else np.nan))
             do_merge(low, best)
         else:
             best_pair, best_rel = None, -np.inf

@@ -182,3 +182,19 @@ def test_compiled_kept_max_picks_the_first_of_equal_values(dtype, kernel_backend
             assert arg == -1
         else:
             assert arg == int(np.argmax(kept)) and top == kept.max(), (row, keep)
+
+
+@settings(max_examples=30, deadline=None)
+@given(logit_matrices(max_n=80, max_k=9, allow_empty=False, allow_neg_inf=False))
+def test_margins_and_strength_match_an_independent_float64_computation(z):
+    stats = []
+    reference_l2h(z, stats=stats)
+    tree = build_hierarchy(z, workers=1)
+    got = np.column_stack([tree.merge_stats[k] for k in ("margin_low", "margin_best",
+                                                          "strength")])
+    want = np.array(stats, dtype=float).reshape(-1, 3)
+    # The merges of empty clusters come first and have no margins.
+    assert np.isnan(got[:len(got) - len(want)]).all()
+    got = got[len(got) - len(want):]
+    # Margins are differences of close values: compare to a tolerance scaled to the inputs.
+    assert np.allclose(got, want, rtol=1e-7, atol=1e-9, equal_nan=True)
