@@ -206,9 +206,10 @@ def minimum_memory(n_rows: int, values_per_row: int) -> int:
 
 def _make_store(reader: LogitReader, transform: bool, budget: int, tmpdir: str | None,
                 reread: bool | None) -> RowStore:
-    """Rows in memory when they fit half the budget; else read back from the input file when
-    it stores them plainly, as they are used (and, unless `reread` is True, is small enough to
-    stay in the page cache: at most half the RAM); else spilled to a temporary file in runs of
+    """Rows in memory when they fit half the budget left after the per-point state; else read
+    back from the input file when it stores them plainly, as they are used (and, unless
+    `reread` is True, is small enough to stay in the page cache: at most half the RAM); else
+    spilled to a temporary file in runs of
     a sixteenth of the budget (two are staged at a time). `transform`: the rows are changed
     on reading (probabilities, a temperature), so they are kept in float64."""
     n = reader.n_rows
@@ -220,7 +221,8 @@ def _make_store(reader: LogitReader, transform: bool, budget: int, tmpdir: str |
         dtype = np.dtype(np.float64)
     row_bytes = width * dtype.itemsize
     run_bytes = max(budget // 16, row_bytes)
-    if n * row_bytes <= budget // 2:
+    # Half the budget for rows, after the per-point state every build keeps.
+    if n * row_bytes <= (budget - n * PER_POINT_BYTES) // 2:
         return RowStore(n, width, dtype, "memory", n_clusters=reader.n_cols)
     raw = reader.raw_rows() if not transform and reread is not False and rawio.supported() \
         else None
