@@ -17,13 +17,13 @@ Build the hierarchy of a flat model's clusters from its logits, evaluate it, cut
 # Before the imports: the JSON writer reads it.
 __version__ = "0.1.0"
 
-from .build import build_hierarchy
+from .engine.build import build_hierarchy
 from .errors import InputError, L2HError, L2HWarning, OutputError, UsageError
 from .estimator import L2H
-from .evaluation import evaluate
+from .evaluation.evaluate import evaluate
 from .readers import ArrayReader, SparseArrayReader, open_logits
-from .tree import Tree
-from .treeio import load_tree
+from .trees.tree import Tree
+from .trees.treeio import load_tree
 
 __all__ = ["build_hierarchy", "evaluate", "load_tree", "open_logits", "L2H", "Tree",
            "ArrayReader", "SparseArrayReader", "InputError", "L2HError", "L2HWarning",

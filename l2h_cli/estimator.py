@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from .build import DEFAULT_MEMORY, build_hierarchy
-from .evaluation import leaf_blocks
+from .engine.build import DEFAULT_MEMORY, build_hierarchy
+from .evaluation.evaluate import leaf_blocks
 from .readers import ArrayReader, LogitReader, open_logits
-from .tree import Tree
+from .trees.tree import Tree
 
 
 class L2H:

@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from l2h_cli import build_hierarchy
-from l2h_cli.evaluation import evaluate_level
-from l2h_cli.labels import Labels
+from l2h_cli.evaluation.evaluate import evaluate_level
+from l2h_cli.evaluation.labels import Labels
 from helpers import run_l2h
 from test_metrics import brute_cut
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from helpers import l2h_main
 from l2h_cli import Tree, load_tree
-from l2h_cli.jsontree import parse_json_tree
-from l2h_cli.newick import parse_newick
+from l2h_cli.trees.jsontree import parse_json_tree
+from l2h_cli.trees.newick import parse_newick
 
 COMMANDS = ["build", "evaluate", "cut", "info", "show", "render"]
 
@@ -105,7 +105,7 @@ def test_round_trips_of_newick_json_linkage_and_cut(tree):
 
 
 def test_which_row_source_a_build_picks(tmp_path):
-    from l2h_cli.build import _make_store
+    from l2h_cli.engine.build import _make_store
     from l2h_cli.readers import open_logits
     z = np.random.default_rng(2).normal(size=(2000, 50)).astype(np.float32)
     np.save(tmp_path / "z.npy", z)

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from l2h_cli import build_hierarchy, kernels
+from l2h_cli import build_hierarchy
+from l2h_cli.engine import kernels
 from reference import merges_as_leaves, reference_l2h
 
 SETTINGS = settings(max_examples=60, deadline=None,

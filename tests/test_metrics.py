@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from l2h_cli.evaluation import evaluate_level
-from l2h_cli.labels import Labels
-from l2h_cli.metrics import contingency
-from l2h_cli.tree import Tree
+from l2h_cli.evaluation.evaluate import evaluate_level
+from l2h_cli.evaluation.labels import Labels
+from l2h_cli.evaluation.metrics import contingency
+from l2h_cli.trees.tree import Tree
 
 
 def random_tree(rng, k, max_arity=2):

@@ -8,11 +8,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from l2h_cli import InputError, UsageError, build_hierarchy, kernels, open_logits
+from l2h_cli import InputError, UsageError, build_hierarchy, open_logits
+from l2h_cli.engine import kernels
 from l2h_cli.errors import L2HWarning
-from l2h_cli.rawio import RawRows, RowReader
+from l2h_cli.readers.rawio import RawRows, RowReader
 from l2h_cli.readers import ArrayReader
-from l2h_cli.store import MODES, RowStore
+from l2h_cli.engine.store import MODES, RowStore
 from l2h_cli.readers.npy import NpyReader
 from helpers import run_l2h, write_all_layouts
 

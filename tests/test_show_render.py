@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from l2h_cli import Tree, build_hierarchy
-from l2h_cli.jsontree import to_json
+from l2h_cli.trees.jsontree import to_json
 from helpers import run_l2h
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

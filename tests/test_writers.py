@@ -10,9 +10,9 @@ from Bio import Phylo
 from scipy.cluster.hierarchy import is_valid_linkage
 
 from l2h_cli import Tree, build_hierarchy
-from l2h_cli.jsontree import parse_json_tree, to_json
-from l2h_cli.newick import parse_newick, quote_label, to_newick
-from l2h_cli.treeio import unique_names
+from l2h_cli.trees.jsontree import parse_json_tree, to_json
+from l2h_cli.trees.newick import parse_newick, quote_label, to_newick
+from l2h_cli.trees.treeio import unique_names
 
 ODD_NAMES = ["O'Brien's (cat)", "a,b:c;d", "snake_case", "plain", "two words", "[x]", "ümlaut",
              "tab\there"]

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..errors import InputError
-from ..rawio import RawRows
+from .rawio import RawRows
 
 #: Aim for row blocks of about this many bytes of input.
 DEFAULT_BLOCK_BYTES = 16 * 2**20

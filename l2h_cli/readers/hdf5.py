@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
-from ..rawio import RawRows
+from .rawio import RawRows
 from .base import DEFAULT_BLOCK_BYTES, LogitReader, check_dtype, check_shape
 from .sparse import DEFAULT_INDICES, DEFAULT_VALUES, SparseReader, check_classes
 

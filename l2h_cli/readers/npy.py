@@ -16,7 +16,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import InputError, UsageError
-from ..rawio import RawRows
+from .rawio import RawRows
 from .base import LogitReader, check_dtype, check_shape
 
 

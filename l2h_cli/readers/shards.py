@@ -14,8 +14,8 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import InputError, UsageError
-from ..kernels import sparse_fields
-from .base import LogitReader
+from .base import LogitReader, file_identity
+from .sparse import sparse_dtype, sparse_fields
 
 GLOB_CHARS = "*?["
 
@@ -77,7 +77,6 @@ class ShardedReader(LogitReader):
     def row_dtype(self) -> np.dtype:
         if not self.sparse:
             return self.dtype
-        from ..kernels import sparse_dtype
         return sparse_dtype(self.k, self.dtype if self.dtype in (np.float32, np.float64)
                             else np.float64)
 
@@ -117,7 +116,6 @@ class ShardedReader(LogitReader):
         return out
 
     def check_unchanged(self) -> None:
-        from .base import file_identity
         for path, identity in zip(self.paths, self._identities):
             if identity is not None and file_identity(path) != identity:
                 raise InputError(f"{path}: the file changed while it was being read; "

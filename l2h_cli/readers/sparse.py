@@ -10,10 +10,24 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..errors import InputError
-from ..kernels import sparse_dtype
 from .base import LogitReader, check_dtype
 
 DEFAULT_INDICES, DEFAULT_VALUES = "indices", "values"
+
+
+def sparse_dtype(k: int, values: np.dtype) -> np.dtype:
+    """One sparse (top-k) row as a fixed-size record: k columns (int32, -1 for padding) and
+    their k values. Stores and spill files hold such rows like any other."""
+    return np.dtype([("idx", np.int32, (k,)), ("val", np.dtype(values), (k,))])
+
+
+def is_sparse(dtype: np.dtype) -> bool:
+    return dtype.names is not None
+
+
+def sparse_fields(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(columns, values), each rows x k, of an array of sparse-row records of shape (n, 1)."""
+    return rows["idx"][:, 0], rows["val"][:, 0]
 
 
 def check_classes(path: str, n_classes: Any, given: int | None) -> int:

@@ -15,11 +15,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .errors import InputError
-from .rawio import RowReader, take_rows
+from ..errors import InputError
+from ..readers.rawio import RowReader, take_rows
+from ..readers.sparse import is_sparse, sparse_dtype, sparse_fields
 
-#: "numba" when the compiled kernels are installed (pip install l2h[fast]), else "numpy";
-#: tests switch it.
+#: "numba": the compiled kernels (numba is a dependency). "numpy" (L2H_KERNELS=numpy, or numba
+#: failing to import) runs the NumPy versions of the dense arithmetic, a second implementation
+#: kept because the tests check one against the other; sparse rows and the bookkeeping
+#: kernels are compiled only.
 BACKEND = "numba" if importlib.util.find_spec("numba") is not None \
     and os.environ.get("L2H_KERNELS") != "numpy" else "numpy"
 
@@ -123,21 +126,6 @@ class Assignment(NamedTuple):
     confidence: np.ndarray   # softmax probability of the argmax
     runner_up: np.ndarray    # argmax of the other columns, -1 when they are all -inf
     share: np.ndarray        # its softmax probability among the other columns
-
-
-def sparse_dtype(k: int, values: np.dtype) -> np.dtype:
-    """One sparse (top-k) row as a fixed-size record: k columns (int32, -1 for padding) and
-    their k values. Stores and spill files hold such rows like any other."""
-    return np.dtype([("idx", np.int32, (k,)), ("val", np.dtype(values), (k,))])
-
-
-def is_sparse(dtype: np.dtype) -> bool:
-    return dtype.names is not None
-
-
-def sparse_fields(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(columns, values), each rows x k, of an array of sparse-row records of shape (n, 1)."""
-    return rows["idx"][:, 0], rows["val"][:, 0]
 
 
 _SPARSE_ERRORS = {1: "a NaN or +inf value (NaN and +inf are not allowed; -inf is)",

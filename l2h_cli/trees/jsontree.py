@@ -15,8 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import __version__
-from .errors import InputError, L2HWarning
+from .. import __version__
+from ..errors import InputError, L2HWarning
 from .tree import Tree
 
 FORMAT = "l2h-tree"

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .tree import Tree
 
 _PLAIN = re.compile(r"[A-Za-z0-9.+\-]+")

@@ -9,7 +9,7 @@ from rich.text import Text
 from rich.tree import Tree as RichTree
 
 from .layout import NodeStats, node_stats
-from .tree import Tree
+from ..trees.tree import Tree
 
 
 def _describe(tree: Tree, stats: NodeStats, node: int, classes: Sequence[str] | None,

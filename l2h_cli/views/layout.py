@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tree import Tree
+from ..trees.tree import Tree
 
 
 @dataclass

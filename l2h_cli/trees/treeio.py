@@ -9,11 +9,11 @@ from typing import IO, Sequence
 
 import numpy as np
 
-from .errors import InputError, L2HWarning, UsageError
+from ..errors import InputError, L2HWarning, UsageError
 from .jsontree import parse_json_tree, to_json
 from .newick import parse_newick, to_newick
-from .readers.npy import load_npy
-from .textfile import decode, read_bytes, read_text, text_lines
+from ..readers.npy import load_npy
+from ..textfile import decode, read_bytes, read_text, text_lines
 from .tree import Tree
 
 NEWICK_EXTS = (".nwk", ".newick", ".tree", ".tre", ".nhx")

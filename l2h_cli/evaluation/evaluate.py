@@ -6,13 +6,13 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import InputError
-from .kernels import argmax_rows
+from ..errors import InputError
+from ..engine.kernels import argmax_rows
 from .labels import Labels
 from .metrics import (acc, ari, contingency, dendrogram_purity, leaf_purity,
                       least_hierarchical_distance, nmi)
-from .readers import LogitReader
-from .tree import Tree
+from ..readers import LogitReader
+from ..trees.tree import Tree
 
 Progress = Callable[[str, int, int], None]
 
@@ -114,7 +114,7 @@ def evaluate(tree: Tree, logits: Any, labels: Any, **reader_options: Any
     >>> round(m["lp"], 3), m["n_groups"]
     (1.0, 2)
     """
-    from .readers import ArrayReader, LogitReader, open_logits
+    from ..readers import ArrayReader, LogitReader, open_logits
     several = isinstance(labels, (list, tuple)) and len(labels) > 0 \
         and np.ndim(labels[0]) == 1
     levels = [as_labels(level, f"labels[{i}]") for i, level in enumerate(labels)] \

@@ -22,13 +22,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 from .kernels import (assign, finite_columns, probs_to_logits, restricted_pick, scale_logits,
                       sparse_fields)
 from .merge import MergeLoop, Progress
-from .readers import LOGIT_FORMATS, open_logits
-from .readers.base import file_identity
-from .readers.shards import shard_paths
+from ..readers import LOGIT_FORMATS, open_logits
+from ..readers.base import file_identity
+from ..readers.shards import shard_paths
 
 #: The empty-cluster rule's per-host sums are computed for this many bytes of columns at once.
 EMPTY_CHUNK_BYTES = 64 * 2**20

@@ -13,13 +13,13 @@ from typing import List, Optional
 import numpy as np
 import typer
 
-from . import __version__
-from .build import build_hierarchy, parse_size
+from .. import __version__
+from ..engine.build import build_hierarchy, parse_size
 from .console import checkpoint, guarded, info, progress_bar, run, state, write_stdout
-from .errors import L2HWarning, UsageError
-from .outputs import AtomicOutputs
-from .readers import open_logits
-from .treeio import read_names, read_names_raw, tree_format, write_tree
+from ..errors import L2HWarning, UsageError
+from ..outputs import AtomicOutputs
+from ..readers import open_logits
+from ..trees.treeio import read_names, read_names_raw, tree_format, write_tree
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   rich_markup_mode=None,
@@ -180,7 +180,7 @@ def build(
                     outs.write(path, lambda fh, fmt=fmt: write_tree(tree, fh, fmt))
             if any(o == "-" for o, _ in formats):
                 write_stdout(lambda fh: write_tree(tree, fh, stdout_fmt.value))
-        from .margins import close_merges
+        from ..trees.margins import close_merges
         close = close_merges(tree)
         if close:
             first = ", ".join(str(m["step"]) for m in close[:5])
@@ -197,7 +197,7 @@ def build(
 
 def _build_on_dask(input: List[str], address: str, names: Optional[Path], options: dict,
                    source: dict):
-    from .distributed import connect
+    from ..engine.distributed import connect
     if input == ["-"]:
         raise UsageError("--dask reads files that the workers can open, not stdin")
     client = connect(address)
@@ -230,7 +230,7 @@ def _source(options: dict) -> dict:
 
 def _open_levels(logits: str | List[str], labels: List[str]) -> list:
     """The label levels: --labels, else the `labels` dataset of a single HDF5 LOGITS."""
-    from .labels import read_labels
+    from ..evaluation.labels import read_labels
     specs = list(labels)
     one = logits if isinstance(logits, str) else logits[0] if len(logits) == 1 else ""
     if not specs and os.path.splitext(one)[1].lower() in (".h5", ".hdf5", ".hdf"):
@@ -264,10 +264,10 @@ def evaluate(
       l2h evaluate tree.json test.npy --labels y.npy --labels superclass.npy
       l2h evaluate other.nwk test.npy --names classes.txt --labels y.txt --json m.json
     """
-    from .evaluation import evaluate_levels, point_leaves
-    from .labels import split_spec
+    from ..evaluation.evaluate import evaluate_levels, point_leaves
+    from ..evaluation.labels import split_spec
     from .tables import metrics_table, strict_json
-    from .treeio import load_tree
+    from ..trees.treeio import load_tree
 
     with guarded():
         targets = [json_out] if json_out else []
@@ -323,8 +323,8 @@ def cut(
       l2h cut tree.json --k 20 --k 5 test.npy -o point_groups.npy
       l2h build x.npy -o - --format json | l2h cut - --k 5
     """
-    from .partition import partition_format
-    from .treeio import load_tree
+    from ..evaluation.partition import partition_format
+    from ..trees.treeio import load_tree
 
     with guarded():
         if len(output) not in (1, len(k)):
@@ -352,8 +352,8 @@ def cut(
 
 def _cut_writer(tree, groups, ks, fmt, logits, source, progress):
     """A function writing one cut output: per leaf, or per point of LOGITS (streamed)."""
-    from .evaluation import leaf_blocks
-    from .partition import write_partition
+    from ..evaluation.evaluate import leaf_blocks
+    from ..evaluation.partition import write_partition
 
     def fill(fh) -> None:
         if not logits:
@@ -391,7 +391,7 @@ def info_command(
       l2h info logits.parquet
       l2h info shards/ --json
     """
-    from .evaluation import leaf_blocks
+    from ..evaluation.evaluate import leaf_blocks
     from .tables import strict_json
 
     with guarded():
@@ -424,9 +424,9 @@ def info_command(
 
 def _tree_info(path: str, as_json: bool) -> None:
     """A tree's shape, and its merges whose decision margins are below CLOSE_MARGIN."""
-    from .margins import close_merges
+    from ..trees.margins import close_merges
     from .tables import strict_json
-    from .treeio import load_tree
+    from ..trees.treeio import load_tree
     tree = load_tree(path)
     close = close_merges(tree)
     described = {"path": path, "format": "l2h-tree", "n_leaves": tree.n_leaves,
@@ -446,7 +446,7 @@ def _tree_info(path: str, as_json: bool) -> None:
 
 def _leaf_label_counts(tree, logits: str, labels: List[str], source: dict):
     """Labelled points per leaf (for purity), from LOGITS and the first --labels."""
-    from .evaluation import leaf_label_counts, point_leaves
+    from ..evaluation.evaluate import leaf_label_counts, point_leaves
 
     if len(labels) > 1:
         raise UsageError("one --labels only: purity is shown for one label level")
@@ -484,8 +484,8 @@ def show(
     """
     from rich.console import Console
 
-    from .show import render_text
-    from .treeio import load_tree
+    from ..views.show import render_text
+    from ..trees.treeio import load_tree
 
     with guarded():
         the_tree = load_tree(tree, read_names(str(names)) if names else None,
@@ -539,7 +539,7 @@ def render(
       l2h render tree.json -o tree.png -o tree.html
       l2h render tree.json --color-by groups.txt -o tree.svg --layout circular
     """
-    from .treeio import load_tree
+    from ..trees.treeio import load_tree
 
     with guarded():
         if layout not in ("auto", "rectangular", "circular"):
@@ -552,9 +552,9 @@ def render(
                                  ".svg, .pdf or .html)")
             formats.append(RENDER_FORMATS[ext])
         if any(f != "html" for f in formats):
-            from .render_plot import _pyplot
+            from ..views.render_plot import _pyplot
             _pyplot()  # fail early, before any work, when matplotlib is missing
-        from .labels import split_spec
+        from ..evaluation.labels import split_spec
         outs = AtomicOutputs(output, [tree, logits, names and str(names), color_by and
                                       str(color_by)] + [split_spec(x)[0] for x in labels],
                              checkpoint)
@@ -569,13 +569,13 @@ def render(
         with outs:
             for path, fmt in zip(output, formats):
                 if fmt == "html":
-                    from .render_html import page
+                    from ..views.render_html import page
                     text = page(the_tree, title or os.path.basename(tree), groups, counts,
                                 classes)
                     outs.write(path, lambda fh, text=text: fh.write(text.encode("utf-8")))
                 else:
-                    from .layout import node_stats
-                    from .render_plot import render_figure
+                    from ..views.layout import node_stats
+                    from ..views.render_plot import render_figure
                     purity = node_stats(the_tree, counts).purity if counts is not None else None
                     circular = None if layout == "auto" else layout == "circular"
                     outs.write(path, lambda fh, fmt=fmt: render_figure(

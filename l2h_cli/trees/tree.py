@@ -11,7 +11,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 
 @dataclass
@@ -212,7 +212,7 @@ class Tree:
     def save(self, path: str) -> None:
         """Write the tree by the extension of `path`: .nwk/.newick (Newick), .json (l2h JSON
         tree), .npy (scipy linkage matrix). The file appears whole or not at all."""
-        from .outputs import AtomicOutputs
+        from ..outputs import AtomicOutputs
         from .treeio import tree_format, write_tree
         fmt = tree_format(path)
         with AtomicOutputs([path]) as outs:

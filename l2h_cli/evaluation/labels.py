@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError, UsageError
-from .readers.npy import load_npy
-from .textfile import read_text, text_lines
+from ..errors import InputError, UsageError
+from ..readers.npy import load_npy
+from ..textfile import read_text, text_lines
 
 
 @dataclass
@@ -43,7 +43,7 @@ def read_labels(spec: str) -> Labels:
         lines = text_lines(read_text(path, "labels file"))
         values = np.array([line.strip() for line in lines], dtype=str)
     elif ext in (".h5", ".hdf5", ".hdf"):
-        from .readers.hdf5 import get_dataset, open_h5
+        from ..readers.hdf5 import get_dataset, open_h5
         with open_h5(path) as f:
             dset = get_dataset(f, path, name or "labels", option=None)
             if dset.dtype.kind not in "iubfSU" and h5py_string(dset) is None:
@@ -82,7 +82,7 @@ def h5py_string(dset) -> object:
 def _parquet_labels(path: str, name: str | None) -> np.ndarray:
     import pyarrow as pa
 
-    from .readers.parquet import open_parquet
+    from ..readers.parquet import open_parquet
     pf = open_parquet(path)
     names = pf.schema_arrow.names
     column = name or ("labels" if "labels" in names else names[0] if len(names) == 1

@@ -11,7 +11,7 @@ import math
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .tree import Tree
+from ..trees.tree import Tree
 
 
 def contingency(groups: np.ndarray, labels: np.ndarray, n_groups: int, n_labels: int

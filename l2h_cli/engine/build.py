@@ -10,15 +10,15 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import rawio
-from .errors import InputError, L2HWarning, UsageError
+from ..readers import rawio
+from ..errors import InputError, L2HWarning, UsageError
 from .kernels import (Assignment, assign, finite_columns, is_sparse, probs_to_logits, scale_logits,
                       sparse_dtype)
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
-from .readers import ArrayReader, LogitReader, open_logits
+from ..readers import ArrayReader, LogitReader, open_logits
 from .store import RowStore
-from .tree import Tree
+from ..trees.tree import Tree
 
 DEFAULT_MEMORY = 2 * 2**30
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -70,7 +70,7 @@ def build_hierarchy(
     `reread` allows it (None: when the file is at most half the RAM, so it stays cached), else
     from a spill file in `tmpdir`.
     With `client` (a dask.distributed Client), the shards of `source` are read and kept on
-    the cluster's workers and each step runs where the rows are (l2h_cli.distributed).
+    the cluster's workers and each step runs where the rows are (l2h_cli.engine.distributed).
     Returns a binary Tree whose merge t makes node K+t at height t+1.
 
     >>> import numpy as np

@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import InputError, L2HError, OutputError, UsageError
+from ..errors import InputError, L2HError, OutputError, UsageError
 
 err = Console(stderr=True, highlight=False)
 state = {"quiet": False, "verbose": 0}

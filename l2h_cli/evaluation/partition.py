@@ -8,7 +8,7 @@ from typing import IO, Iterable, Sequence
 import numpy as np
 from numpy.lib import format as npformat
 
-from .errors import UsageError
+from ..errors import UsageError
 
 FORMATS = {".npy": "npy", ".csv": "csv", ".txt": "txt"}
 

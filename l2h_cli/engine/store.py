@@ -25,7 +25,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .rawio import RawRows, RowReader, take_rows
+from ..readers.rawio import RawRows, RowReader, take_rows
 
 #: Groups with at least twice this many points are split in two or more blocks, so both
 #: worker threads get work even when a group is small.

@@ -10,9 +10,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import UsageError
+from ..errors import UsageError
 from .layout import positions, subtree_colors
-from .tree import Tree
+from ..trees.tree import Tree
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
            "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39",

@@ -16,7 +16,7 @@ import numpy as np
 
 from .layout import node_stats, subtree_colors
 from .render_plot import group_colors
-from .tree import Tree
+from ..trees.tree import Tree
 
 
 def _num(v: float | None, digits: int = 4) -> float | None:

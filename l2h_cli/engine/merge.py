@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import L2HWarning
+from ..errors import L2HWarning
 from .kernels import EmptyHosts, relations, restricted_pick
 from .parallel import BlockPool
 from .store import RowStore

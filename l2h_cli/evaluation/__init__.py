@@ -1,0 +1,1 @@
+"""Evaluating hierarchies: metrics from contingency tables, labels, cuts."""

@@ -1,0 +1,1 @@
+"""The hierarchy and its files: the Tree, Newick, the l2h JSON tree, linkage matrices."""

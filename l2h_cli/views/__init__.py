@@ -1,0 +1,1 @@
+"""Pictures of trees: the terminal view, figures and the HTML page."""
