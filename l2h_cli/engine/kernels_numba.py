@@ -431,6 +431,23 @@ def finish_hosts(state, acc, touched, flags, best_given, best_host):
 # ---- step 4: relations per node from per-point picks ----------------------------------------
 
 @njit(nogil=True, cache=True)
+def _group_sums(keys, values):
+    """The distinct keys, ascending, and the sum of the values of each, in input order."""
+    order = np.argsort(keys, kind="mergesort")
+    uniq = np.empty(keys.shape[0], dtype=np.int64)
+    sums = np.empty(keys.shape[0])
+    u = -1
+    for t in range(keys.shape[0]):
+        key = keys[order[t]]
+        if u < 0 or uniq[u] != key:
+            u += 1
+            uniq[u] = key
+            sums[u] = 0.0
+        sums[u] += values[order[t]]
+    return uniq[:u + 1], sums[:u + 1]
+
+
+@njit(nogil=True, cache=True)
 def relations(r, w, leaf_of, parent, node_at_root):
     """The nodes that receive mass, ascending, and the mass each receives: summed per leaf in
     point order, then per node in leaf order. Finds each leaf's group in the disjoint-set
@@ -446,20 +463,9 @@ def relations(r, w, leaf_of, parent, node_at_root):
             leaves[m] = leaf_of[r[t]]
             weights[m] = w[t]
             m += 1
-    order = np.argsort(leaves, kind="mergesort")
-    uniq = np.empty(m, dtype=np.int64)
-    sums = np.empty(m)
-    u = -1
-    for t in range(m):
-        leaf = leaves[order[t]]
-        if u < 0 or uniq[u] != leaf:
-            u += 1
-            uniq[u] = leaf
-            sums[u] = 0.0
-        sums[u] += weights[order[t]]
-    u += 1
-    nodes = np.empty(u, dtype=np.int64)
-    for t in range(u):
+    uniq, sums = _group_sums(leaves, weights)
+    nodes = np.empty(uniq.shape[0], dtype=np.int64)
+    for t in range(uniq.shape[0]):
         root = uniq[t]
         while parent[root] != root:
             root = parent[root]
@@ -469,15 +475,4 @@ def relations(r, w, leaf_of, parent, node_at_root):
             parent[leaf] = root
             leaf = nxt
         nodes[t] = node_at_root[root]
-    order = np.argsort(nodes, kind="mergesort")
-    out_nodes = np.empty(u, dtype=np.int64)
-    out_sums = np.empty(u)
-    v = -1
-    for t in range(u):
-        node = nodes[order[t]]
-        if v < 0 or out_nodes[v] != node:
-            v += 1
-            out_nodes[v] = node
-            out_sums[v] = 0.0
-        out_sums[v] += sums[order[t]]
-    return out_nodes[:v + 1], out_sums[:v + 1]
+    return _group_sums(nodes, sums)

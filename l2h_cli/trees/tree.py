@@ -89,15 +89,7 @@ class Tree:
 
     def leaves_of(self, node: int) -> list[int]:
         """The leaves under `node`, in group order (the children's leaves concatenated)."""
-        out: list[int] = []
-        stack = [node]
-        while stack:
-            v = stack.pop()
-            if v < self.n_leaves:
-                out.append(v)
-            else:
-                stack.extend(reversed(self.children[v - self.n_leaves]))
-        return out
+        return self.first_leaves(node, self.n_leaves)
 
     def first_leaves(self, node: int, limit: int) -> list[int]:
         """The first `limit` leaves of `node` in group order, without listing the rest."""
