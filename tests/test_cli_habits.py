@@ -3,7 +3,6 @@ pipes, and round trips of every tree format."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -13,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import l2h_main
-from l2h_cli import Tree, load_tree
+from l2h_cli import Tree
 from l2h_cli.trees.jsontree import parse_json_tree
 from l2h_cli.trees.newick import parse_newick
 
@@ -116,4 +115,4 @@ def test_which_row_source_a_build_picks(tmp_path):
     for name, budget, reread, transform, mode in cases:
         with open_logits(str(tmp_path / name)) as reader, \
                 _make_store(reader, transform, budget, None, reread) as store:
-            assert store.mode == mode, (name, budget, reread, transform)
+            assert store.name == mode, (name, budget, reread, transform)

@@ -13,7 +13,7 @@ from l2h_cli.engine import kernels
 from l2h_cli.errors import L2HWarning
 from l2h_cli.readers.rawio import RawRows, RowReader
 from l2h_cli.readers import ArrayReader
-from l2h_cli.engine.store import MODES, RowStore
+from l2h_cli.engine.store import SOURCES
 from l2h_cli.readers.npy import NpyReader
 from helpers import run_l2h, write_all_layouts
 
@@ -77,16 +77,21 @@ def test_plain_rows_are_read_back_by_position(z, tmp_path, monkeypatch, backend)
             source.close()
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_every_store_gives_back_the_rows_grouped_by_cluster(z, tmp_path, mode):
+@pytest.mark.parametrize("name", SOURCES)
+def test_every_row_source_gives_back_the_rows_grouped_by_cluster(z, tmp_path, name):
     path = write_all_layouts(z, tmp_path)["npy"]
     labels = np.argmax(z, axis=1)
     with open_logits(path) as reader:
         raw = reader.raw_rows()
     # Runs of 4 rows, so the spill file holds several cluster-sorted runs.
-    with RowStore(*z.shape, z.dtype, mode, run_bytes=4 * z[0].nbytes, source=raw) as store:
+    extra = {"memory": {}, "source": {"source": raw},
+             "spill": {"run_bytes": 4 * z[0].nbytes}}[name]
+    with SOURCES[name](*z.shape, z.dtype, **extra) as store:
         for start in range(0, len(z), 7):
             store.add(z[start:start + 7], labels[start:start + 7])
+        with pytest.raises(RuntimeError):
+            store.points([0])  # not before finish()
+        store.finish()
         points = np.concatenate(list(store.blocks([3, 0, 5], max_rows=5)))
         expected = np.concatenate([np.flatnonzero(labels == c) for c in (3, 0, 5)])
         assert np.array_equal(points, expected)

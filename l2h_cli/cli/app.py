@@ -17,6 +17,7 @@ from .. import __version__
 from ..engine.build import build_hierarchy, parse_size
 from .console import checkpoint, guarded, info, progress_bar, run, state, write_stdout
 from ..errors import L2HWarning, UsageError
+from ..formats import format_of
 from ..outputs import AtomicOutputs
 from ..readers import open_logits
 from ..trees.treeio import read_names, read_names_raw, tree_format, write_tree
@@ -233,7 +234,7 @@ def _open_levels(logits: str | List[str], labels: List[str]) -> list:
     from ..evaluation.labels import read_labels
     specs = list(labels)
     one = logits if isinstance(logits, str) else logits[0] if len(logits) == 1 else ""
-    if not specs and os.path.splitext(one)[1].lower() in (".h5", ".hdf5", ".hdf"):
+    if not specs and one and format_of(one, "logits") == "hdf5":
         specs = [one + "#labels"]
     if not specs:
         raise UsageError("give the ground truth with --labels FILE (repeat for several levels)")
@@ -505,10 +506,6 @@ def show(
         write_stdout(lambda fh: fh.write(out.file.getvalue().encode()))
 
 
-RENDER_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".html": "html",
-                  ".htm": "html"}
-
-
 @app.command()
 def render(
     tree: str = TREE_ARG,
@@ -544,13 +541,7 @@ def render(
     with guarded():
         if layout not in ("auto", "rectangular", "circular"):
             raise UsageError(f"--layout must be auto, rectangular or circular, not {layout!r}")
-        formats = []
-        for path in output:
-            ext = os.path.splitext(path)[1].lower()
-            if ext not in RENDER_FORMATS:
-                raise UsageError(f"{path}: unknown output extension '{ext}' (expected .png, "
-                                 ".svg, .pdf or .html)")
-            formats.append(RENDER_FORMATS[ext])
+        formats = [format_of(path, "pictures") for path in output]
         if any(f != "html" for f in formats):
             from ..views.render_plot import _pyplot
             _pyplot()  # fail early, before any work, when matplotlib is missing

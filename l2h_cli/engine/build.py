@@ -17,7 +17,7 @@ from .kernels import (Assignment, assign, finite_columns, is_sparse, probs_to_lo
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
 from ..readers import ArrayReader, LogitReader, open_logits
-from .store import RowStore
+from .store import FileRows, MemoryRows, RowSource, SpillRows
 from ..trees.tree import Tree
 
 DEFAULT_MEMORY = 2 * 2**30
@@ -158,6 +158,7 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
                 report("read", done, n)
             if done != n:
                 raise InputError(f"{reader.path}: expected {n} rows, read {done}")
+            store.finish()
             conf, runner, share = (np.concatenate([getattr(p, f) for p in parts])
                                    for f in ("confidence", "runner_up", "share"))
             del parts
@@ -205,7 +206,7 @@ def minimum_memory(n_rows: int, values_per_row: int) -> int:
 
 
 def _make_store(reader: LogitReader, transform: bool, budget: int, tmpdir: str | None,
-                reread: bool | None) -> RowStore:
+                reread: bool | None) -> RowSource:
     """Rows in memory when they fit half the budget left after the per-point state; else read
     back from the input file when it stores them plainly, as they are used (and, unless
     `reread` is True, is small enough to stay in the page cache: at most half the RAM); else
@@ -223,17 +224,17 @@ def _make_store(reader: LogitReader, transform: bool, budget: int, tmpdir: str |
     run_bytes = max(budget // 16, row_bytes)
     # Half the budget for rows, after the per-point state every build keeps.
     if n * row_bytes <= (budget - n * PER_POINT_BYTES) // 2:
-        return RowStore(n, width, dtype, "memory", n_clusters=reader.n_cols)
+        return MemoryRows(n, width, dtype, n_clusters=reader.n_cols)
     raw = reader.raw_rows() if not transform and reread is not False and rawio.supported() \
         else None
     if raw is not None and raw.dtype == dtype and (reread or n * row_bytes <= _ram() // 2):
-        return RowStore(n, width, dtype, "source", source=raw, n_clusters=reader.n_cols)
+        return FileRows(n, width, dtype, raw, n_clusters=reader.n_cols)
     if reread:
         warnings.warn(f"{reader.path}: its rows cannot be read back by position (only a "
                       "C-ordered .npy or a contiguous, unfiltered HDF5 dataset can); using a "
                       "spill file", L2HWarning, stacklevel=4)
-    return RowStore(n, width, dtype, "spill", run_bytes=run_bytes, tmpdir=tmpdir,
-                    n_clusters=reader.n_cols)
+    return SpillRows(n, width, dtype, run_bytes=run_bytes, tmpdir=tmpdir,
+                     n_clusters=reader.n_cols)
 
 
 def _ram() -> int:

@@ -26,7 +26,8 @@ from ..errors import InputError, UsageError
 from .kernels import (assign, finite_columns, probs_to_logits, restricted_pick, scale_logits,
                       sparse_fields)
 from .merge import MergeLoop, Progress
-from ..readers import LOGIT_FORMATS, open_logits
+from ..formats import extensions
+from ..readers import open_logits
 from ..readers.base import file_identity
 from ..readers.shards import shard_paths
 
@@ -215,7 +216,7 @@ def build_on_dask(spec: str | Sequence[str], client: Any, options: dict, *, inpu
     from .build import cluster_sums_of, finish_tree
     if not isinstance(spec, str) and len(spec) == 1:
         spec = spec[0]
-    paths = shard_paths(spec, LOGIT_FORMATS) or [spec]
+    paths = shard_paths(spec, extensions("logits")) or [spec]
     token = uuid.uuid4().hex[:8]
     buckets = [client.submit(_scan, p, options, input, temperature, key=f"l2h-scan-{i}-{token}")
                for i, p in enumerate(paths)]

@@ -1,4 +1,4 @@
-"""The L2H merge loop (docs/algorithm.md), over per-cluster statistics and a RowStore.
+"""The L2H merge loop (docs/algorithm.md), over per-cluster statistics and a RowSource.
 
 Only the points of the group being merged are read again at each step, and no step scans all
 K clusters: the lowest score comes from a heap, the relations from the points of `low` alone
@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import L2HWarning
 from .kernels import EmptyHosts, relations, restricted_pick
 from .parallel import BlockPool
-from .store import RowStore
+from .store import RowSource
 
 AGGREGATES = ("sum", "mean", "min", "max")
 STRATEGIES = ("lowest", "all-pairs")
@@ -147,7 +147,7 @@ class _Scores:
 
 
 class MergeLoop:
-    def __init__(self, store: RowStore, counts: np.ndarray, conf_sum: np.ndarray,
+    def __init__(self, store: RowSource, counts: np.ndarray, conf_sum: np.ndarray,
                  columns: np.ndarray, pool: BlockPool, block_rows: int,
                  conf: np.ndarray, progress: Progress | None = None,
                  runner_up: tuple[np.ndarray, np.ndarray] | None = None) -> None:
@@ -192,7 +192,7 @@ class MergeLoop:
         columns: (r, w) per point, by cluster in the order of `cols`, then by row index."""
         self.keep[cols] = False
         try:
-            rows = self.store.rows_ready()
+            rows = self.store.rows
             blocks = list(self.store.blocks(cols, self.block_rows))
             # One block (most steps) runs here: a thread hand-off costs more than it.
             parts = [restricted_pick(rows, blocks[0], self.keep)] if len(blocks) == 1 \

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, UsageError
+from ..formats import format_of
 from ..readers.npy import load_npy
 from ..textfile import read_text, text_lines
 
@@ -36,13 +37,13 @@ def read_labels(spec: str) -> Labels:
     path, name = split_spec(spec)
     if not os.path.exists(path) or os.path.isdir(path):
         raise UsageError(f"{path}: no such file")
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".npy":
+    fmt = format_of(path, "labels")
+    if fmt == "npy":
         values = load_npy(path, "labels")
-    elif ext in (".txt", ".csv", ".tsv", ""):
+    elif fmt == "text":
         lines = text_lines(read_text(path, "labels file"))
         values = np.array([line.strip() for line in lines], dtype=str)
-    elif ext in (".h5", ".hdf5", ".hdf"):
+    elif fmt == "hdf5":
         from ..readers.hdf5 import get_dataset, open_h5
         with open_h5(path) as f:
             dset = get_dataset(f, path, name or "labels", option=None)
@@ -53,11 +54,8 @@ def read_labels(spec: str) -> Labels:
                 values = dset[()] if h5py_string(dset) is None else dset.asstr()[()]
             except (OSError, ValueError, TypeError) as exc:
                 raise InputError(f"{path}: cannot read labels ({exc})") from None
-    elif ext in (".parquet", ".pq"):
-        values = _parquet_labels(path, name)
     else:
-        raise UsageError(f"{path}: unknown labels extension '{ext}' "
-                         "(expected .npy, .txt, .csv, .h5 or .parquet)")
+        values = _parquet_labels(path, name)
     values = np.asarray(values)
     if values.ndim == 2 and 1 in values.shape:
         values = values.reshape(-1)

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from typing import IO, Iterable, Sequence
 
 import numpy as np
 from numpy.lib import format as npformat
 
-from ..errors import UsageError
-
-FORMATS = {".npy": "npy", ".csv": "csv", ".txt": "txt"}
-
+from ..formats import format_of
 
 def partition_format(path: str) -> str:
-    if path == "-":
-        return "txt"
-    ext = os.path.splitext(path)[1].lower()
-    if ext not in FORMATS:
-        raise UsageError(f"{path}: unknown output extension '{ext}' (expected .npy, .csv, .txt "
-                         "or - for stdout)")
-    return FORMATS[ext]
+    return format_of(path, "partitions")
 
 
 def write_partition(fh: IO[bytes], fmt: str, n_rows: int, ks: Sequence[int],

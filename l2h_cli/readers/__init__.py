@@ -7,12 +7,13 @@ import os
 from typing import Callable, Sequence
 
 from ..errors import UsageError
+from ..formats import extensions, format_of
 from .base import ArrayReader, LogitReader
 from .npy import NpyReader
 from .shards import ShardedReader, shard_paths
 from .sparse import SparseArrayReader
 
-__all__ = ["ArrayReader", "LogitReader", "SparseArrayReader", "open_logits", "LOGIT_FORMATS"]
+__all__ = ["ArrayReader", "LogitReader", "SparseArrayReader", "open_logits"]
 
 
 def _npy(path, **options):
@@ -49,11 +50,11 @@ def _torch(path, **options):
                       options.get("indices"), options.get("values"))
 
 
-#: Extension -> opener. Every opener takes the path and the options dataset, column, key,
-#: n_classes, indices and values, and ignores the ones that do not apply to its format.
-LOGIT_FORMATS: dict[str, Callable[..., LogitReader]] = {
-    ".npy": _npy, ".h5": _h5, ".hdf5": _h5, ".hdf": _h5, ".parquet": _parquet, ".pq": _parquet,
-    ".npz": _npz, ".safetensors": _safetensors, ".pt": _torch, ".pth": _torch,
+#: Format (l2h_cli.formats) -> opener. Every opener takes the path and the options dataset,
+#: column, key, n_classes, indices and values, and ignores the ones that do not apply.
+OPENERS: dict[str, Callable[..., LogitReader]] = {
+    "npy": _npy, "hdf5": _h5, "parquet": _parquet, "npz": _npz, "safetensors": _safetensors,
+    "torch": _torch,
 }
 
 
@@ -61,7 +62,7 @@ def open_logits(path: str | Sequence[str], dataset: str | None = None,
                 column: str | None = None, *, key: str | None = None,
                 n_classes: int | None = None, indices: str | None = None,
                 values: str | None = None) -> LogitReader:
-    """Open `path` by its extension (see LOGIT_FORMATS), or `-` for an .npy stream on stdin.
+    """Open `path` by its extension (l2h_cli.formats), or `-` for an .npy stream on stdin.
     Shards (a directory, a glob pattern, or several paths) read as one matrix, their rows
     concatenated in sorted path order.
 
@@ -73,7 +74,7 @@ def open_logits(path: str | Sequence[str], dataset: str | None = None,
                    indices=indices, values=values)
     if not isinstance(path, str) and len(path) == 1:
         path = path[0]
-    shards = shard_paths(path, LOGIT_FORMATS)
+    shards = shard_paths(path, extensions("logits"))
     if shards is not None:
         if len(shards) == 1:
             return _open_one(shards[0], options)
@@ -88,9 +89,4 @@ def _open_one(path: str, options: dict) -> LogitReader:
         raise UsageError(f"{path}: no such file")
     if os.path.isdir(path):
         raise UsageError(f"{path}: is a directory")
-    ext = os.path.splitext(path)[1].lower()
-    opener = LOGIT_FORMATS.get(ext)
-    if opener is None:
-        raise UsageError(f"{path}: unknown input extension '{ext}' (expected "
-                         f"{', '.join(sorted(LOGIT_FORMATS))}, or - for stdin)")
-    return opener(path, **options)
+    return OPENERS[format_of(path, "logits")](path, **options)

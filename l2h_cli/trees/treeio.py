@@ -10,26 +10,15 @@ from typing import IO, Sequence
 import numpy as np
 
 from ..errors import InputError, L2HWarning, UsageError
+from ..formats import format_of
 from .jsontree import parse_json_tree, to_json
 from .newick import parse_newick, to_newick
 from ..readers.npy import load_npy
 from ..textfile import decode, read_bytes, read_text, text_lines
 from .tree import Tree
 
-NEWICK_EXTS = (".nwk", ".newick", ".tree", ".tre", ".nhx")
-TREE_EXTS = NEWICK_EXTS + (".json", ".npy")
-
-
 def tree_format(path: str) -> str:
-    ext = os.path.splitext(path)[1].lower()
-    if ext in NEWICK_EXTS:
-        return "newick"
-    if ext == ".json":
-        return "json"
-    if ext == ".npy":
-        return "linkage"
-    raise UsageError(f"{path}: unknown tree extension '{ext}' "
-                     f"(expected {', '.join(TREE_EXTS)})")
+    return format_of(path, "trees")
 
 
 def write_tree(tree: Tree, fh: IO[bytes], fmt: str) -> None:
