@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InputError
 from ..engine.kernels import argmax_rows
 from .labels import Labels
-from .metrics import (acc, ari, contingency, dendrogram_purity, leaf_purity,
+from .metrics import (LeafCounts, acc, ari, contingency, dendrogram_purity, leaf_purity,
                       least_hierarchical_distance, nmi)
 from ..readers import LogitReader
 from ..trees.tree import Tree
@@ -62,12 +62,14 @@ def evaluate_level(tree: Tree, point_leaf: np.ndarray, labels: Labels) -> dict[s
     """All metrics for one label level; the flat ones on the cut with C groups (or the leaves
     when the tree has fewer than C)."""
     k, c = tree.n_leaves, labels.n_classes
-    leaf_cont = leaf_label_counts(point_leaf, labels, k)
+    if len(labels.codes) != len(point_leaf):
+        raise InputError(f"{labels.source}: {len(labels.codes)} labels for "
+                         f"{len(point_leaf)} points")
+    counts = LeafCounts.of(point_leaf, labels.codes, k, c)
     cut_k = min(c, k)
     groups = tree.cut(cut_k)
     n_groups = int(groups.max()) + 1
-    cut_cont = np.zeros((n_groups, c), dtype=np.int64)
-    np.add.at(cut_cont, groups, leaf_cont)
+    cut_cont = counts.grouped(groups, n_groups)
     return {
         "labels": labels.source,
         "n_classes": c,
@@ -77,9 +79,9 @@ def evaluate_level(tree: Tree, point_leaf: np.ndarray, labels: Labels) -> dict[s
         "nmi_geometric": nmi(cut_cont, "geometric"),
         "ari": ari(cut_cont),
         "acc": acc(cut_cont),
-        "lp": leaf_purity(leaf_cont),
-        "dp": dendrogram_purity(tree, leaf_cont),
-        "lhd": least_hierarchical_distance(tree, leaf_cont),
+        "lp": leaf_purity(counts),
+        "dp": dendrogram_purity(tree, counts),
+        "lhd": least_hierarchical_distance(tree, counts),
     }
 
 

@@ -1,5 +1,6 @@
-"""Metrics of docs/metrics.md, computed from counts: a contingency table for the flat metrics,
-per-node label counts for the hierarchical ones. No pair of points is ever listed.
+"""Metrics of docs/metrics.md, computed from counts: a contingency table of the cut for the
+flat metrics, sparse per-leaf label counts for the hierarchical ones. No pair of points is
+ever listed.
 
 The flat metrics follow scikit-learn's conventions, including its special cases.
 """
@@ -14,11 +15,12 @@ from scipy.optimize import linear_sum_assignment
 from ..trees.tree import Tree
 
 
-def contingency(groups: np.ndarray, labels: np.ndarray, n_groups: int, n_labels: int
-                ) -> np.ndarray:
-    """counts[g, y] = number of points in group g with label y."""
-    flat = np.bincount(groups.astype(np.int64) * n_labels + labels, minlength=n_groups * n_labels)
-    return flat.reshape(n_groups, n_labels)
+def contingency(groups: np.ndarray, labels: np.ndarray, n_groups: int, n_labels: int,
+                weights: np.ndarray | None = None) -> np.ndarray:
+    """counts[g, y] = number of points (or the sum of `weights`) in group g with label y."""
+    flat = np.bincount(groups.astype(np.int64) * n_labels + labels, weights=weights,
+                       minlength=n_groups * n_labels)
+    return flat.astype(np.int64).reshape(n_groups, n_labels)
 
 
 def _entropy(counts: np.ndarray) -> float:
@@ -87,46 +89,84 @@ def acc(cont: np.ndarray) -> float:
     return float(cont[r, c].sum() / total)
 
 
-def leaf_purity(leaf_cont: np.ndarray) -> float:
-    total = leaf_cont.sum()
-    return float(leaf_cont.max(axis=1).sum() / total) if total else 0.0
+class LeafCounts:
+    """Labelled points per leaf as a sparse table: `leaf`, `label` and `count` arrays (only
+    the pairs that occur, sorted by leaf then label). Memory follows the pairs that occur, not
+    leaves x labels.
+
+    >>> c = LeafCounts.of(np.array([0, 0, 2]), np.array([1, 1, 0]), 3, 2)
+    >>> c.leaf.tolist(), c.label.tolist(), c.count.tolist()
+    ([0, 2], [1, 0], [2, 1])
+    """
+
+    def __init__(self, leaf: np.ndarray, label: np.ndarray, count: np.ndarray, n_leaves: int,
+                 n_labels: int) -> None:
+        self.leaf, self.label, self.count = leaf, label, count
+        self.n_leaves, self.n_labels = n_leaves, n_labels
+
+    @classmethod
+    def of(cls, point_leaf: np.ndarray, labels: np.ndarray, n_leaves: int,
+           n_labels: int) -> "LeafCounts":
+        keys, count = np.unique(point_leaf.astype(np.int64) * n_labels + labels,
+                                return_counts=True)
+        return cls(keys // n_labels, keys % n_labels, count.astype(np.int64), n_leaves,
+                   n_labels)
+
+    def grouped(self, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """The dense contingency of a cut: counts[g, y] over the leaves of group g."""
+        return contingency(groups[self.leaf], self.label, n_groups, self.n_labels,
+                           self.count)
 
 
-def _dfs(tree: Tree) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Leaves in depth-first order, and for every node the range [lo, hi) of its leaves in it."""
-    k = tree.n_leaves
-    order = np.array(tree.leaves_of(tree.root), dtype=np.int64)
-    pos = np.empty(k, dtype=np.int64)
-    pos[order] = np.arange(k)
-    lo = np.empty(tree.n_nodes, dtype=np.int64)
-    hi = np.empty(tree.n_nodes, dtype=np.int64)
-    lo[:k], hi[:k] = pos, pos + 1
-    for t, ch in enumerate(tree.children):
-        lo[k + t] = min(lo[c] for c in ch)
-        hi[k + t] = max(hi[c] for c in ch)
-    return order, lo, hi
+def leaf_purity(counts: LeafCounts) -> float:
+    total = counts.count.sum()
+    if total == 0:
+        return 0.0
+    top = np.zeros(counts.n_leaves, dtype=np.int64)
+    np.maximum.at(top, counts.leaf, counts.count)
+    return float(top.sum() / total)
 
 
-def dendrogram_purity(tree: Tree, leaf_cont: np.ndarray) -> float:
+def dendrogram_purity(tree: Tree, counts: LeafCounts) -> float:
     """Mean over same-label pairs of the purity of their lowest common ancestor for that label.
 
-    NaN when no two points share a label.
+    Per node, the pairs it is the lca of are counted from label counts merged small-to-large
+    (the larger child's table is reused), so the work follows the (leaf, label) pairs that
+    occur, never leaves x labels. NaN when no two points share a label.
     """
     k = tree.n_leaves
-    counts = tree.node_sums(leaf_cont)
-    sizes = counts.sum(axis=1)
-    # Pairs whose lca is v, per label: all pairs under v minus those inside one child.
-    pairs = np.zeros_like(counts)
-    pairs[:k] = leaf_cont * (leaf_cont - 1.0) / 2.0
-    for t, ch in enumerate(tree.children):
+    sizes = tree.node_sums(np.bincount(counts.leaf, weights=counts.count, minlength=k))
+    tables: list[dict[int, int] | None] = [{} for _ in range(k)]
+    tables += [None] * len(tree.children)
+    pair_sum = purity_sum = 0.0
+    for leaf, label, c in zip(counts.leaf.tolist(), counts.label.tolist(),
+                              counts.count.tolist()):
+        tables[leaf][label] = c
+        pairs = c * (c - 1) / 2
+        pair_sum += pairs
+        purity_sum += pairs * c / sizes[leaf]
+    for t, children in enumerate(tree.children):
         node = k + t
-        pairs[node] = (counts[node] ** 2 - (counts[list(ch)] ** 2).sum(axis=0)) / 2.0
-    total_pairs = pairs.sum()
-    if total_pairs == 0:
-        return float("nan")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        purity = np.where(sizes[:, None] > 0, counts / sizes[:, None], 0.0)
-    return float((pairs * purity).sum() / total_pairs)
+        big = max(children, key=lambda ch: len(tables[ch]))
+        table = tables[big]
+        squares: dict[int, int] = {}
+        for child in children:
+            if child == big:
+                continue
+            for label, c in tables[child].items():
+                if label not in squares:
+                    before = table.get(label, 0)
+                    squares[label] = before * before
+                squares[label] += c * c
+                table[label] = table.get(label, 0) + c
+            tables[child] = None
+        for label, square in squares.items():
+            c = table[label]
+            pairs = (c * c - square) / 2
+            pair_sum += pairs
+            purity_sum += pairs * c / sizes[node]
+        tables[node], tables[big] = table, None
+    return purity_sum / pair_sum if pair_sum else float("nan")
 
 
 def tree_diameter(tree: Tree) -> int:
@@ -141,35 +181,81 @@ def tree_diameter(tree: Tree) -> int:
     return best
 
 
-def least_hierarchical_distance(tree: Tree, leaf_cont: np.ndarray) -> float:
+class _Ancestors:
+    """Lowest common ancestors of many node pairs at once (binary lifting)."""
+
+    def __init__(self, tree: Tree) -> None:
+        parent = tree.parents()
+        parent[tree.root] = tree.root
+        self.depth = tree.depths()
+        levels = max(1, int(self.depth.max()).bit_length())
+        self.up = [parent]
+        for _ in range(levels - 1):
+            self.up.append(self.up[-1][self.up[-1]])
+
+    def lca(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        swap = self.depth[a] < self.depth[b]
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
+        diff = self.depth[a] - self.depth[b]
+        for j, up in enumerate(self.up):
+            move = ((diff >> j) & 1).astype(bool)
+            a = np.where(move, up[a], a)
+        for up in reversed(self.up):
+            ua, ub = up[a], up[b]
+            move = ua != ub
+            a, b = np.where(move, ua, a), np.where(move, ub, b)
+        return np.where(a == b, a, self.up[0][a])
+
+
+#: Leaf pairs handled at once by least_hierarchical_distance (bounds its memory).
+PAIR_CHUNK = 2**20
+
+
+def least_hierarchical_distance(tree: Tree, counts: LeafCounts) -> float:
     """Mean of log(d)/log(D) over same-label pairs at different leaves (l2h's definition):
-    d = edges between the two leaves, D = the longest leaf-to-leaf path. 0 with no such pair."""
-    k = tree.n_leaves
+    d = edges between the two leaves, D = the longest leaf-to-leaf path. 0 with no such pair.
+
+    Enumerates, per label, the pairs of leaves that hold it (not the pairs of points), and
+    finds their lowest common ancestors by binary lifting, a chunk of pairs at a time.
+    """
     diameter = tree_diameter(tree)
     if diameter < 2:
         return 0.0
-    order, lo, hi = _dfs(tree)
-    depth = tree.depths()
-    leaf_depth = depth[order].astype(np.float64)
-    counts = leaf_cont[order].astype(np.float64)
-    total_log, total = 0.0, 0.0
-    for t, ch in enumerate(tree.children):
-        node = k + t
-        if len(ch) == 2:
-            a, b = ch
-            s = counts[lo[a]:hi[a]] @ counts[lo[b]:hi[b]].T
-            d = leaf_depth[lo[a]:hi[a], None] + leaf_depth[None, lo[b]:hi[b]] - 2 * depth[node]
-        else:
-            span = slice(lo[node], hi[node])
-            s = counts[span] @ counts[span].T
-            which = np.empty(hi[node] - lo[node], dtype=np.int64)
-            for i, c in enumerate(ch):
-                which[lo[c] - lo[node]:hi[c] - lo[node]] = i
-            s = np.where(which[:, None] < which[None, :], s, 0.0)
-            d = leaf_depth[span, None] + leaf_depth[None, span] - 2 * depth[node]
-        total += s.sum()
-        if s.any():
-            total_log += float((s * np.log(np.maximum(d, 1.0))).sum())
+    ancestors = _Ancestors(tree)
+    depth = ancestors.depth
+    order = np.lexsort((counts.leaf, counts.label))
+    leaf, label, count = counts.leaf[order], counts.label[order], counts.count[order]
+    starts = np.flatnonzero(np.r_[True, label[1:] != label[:-1]])
+    stops = np.r_[starts[1:], len(label)]
+    total_log = total = 0.0
+    pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal total_log, total, size
+        if not pending:
+            return
+        a = np.concatenate([p[0] for p in pending])
+        b = np.concatenate([p[1] for p in pending])
+        w = np.concatenate([p[2] for p in pending])
+        d = depth[a] + depth[b] - 2 * depth[ancestors.lca(a, b)]
+        total += w.sum()
+        total_log += float((w * np.log(d)).sum())
+        pending.clear()
+        size = 0
+
+    for start, stop in zip(starts, stops):
+        m = stop - start
+        if m < 2:
+            continue
+        i, j = np.triu_indices(m, 1)
+        for lo in range(0, len(i), PAIR_CHUNK):
+            ii, jj = i[lo:lo + PAIR_CHUNK] + start, j[lo:lo + PAIR_CHUNK] + start
+            pending.append((leaf[ii], leaf[jj], (count[ii] * count[jj]).astype(np.float64)))
+            size += len(ii)
+            if size >= PAIR_CHUNK:
+                flush()
+    flush()
     if total == 0:
         return 0.0
     return total_log / total / math.log(diameter)
