@@ -116,3 +116,28 @@ def test_which_row_source_a_build_picks(tmp_path):
         with open_logits(str(tmp_path / name)) as reader, \
                 _make_store(reader, transform, budget, None, reread) as store:
             assert store.name == mode, (name, budget, reread, transform)
+
+
+def test_several_trees_side_by_side_equal_their_single_evaluations(tmp_path, capfdbinary):
+    import json
+    z = np.random.default_rng(3).normal(scale=2.0, size=(400, 8))
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "y.npy", np.argmax(z, axis=1) % 3)
+    l2h_main(capfdbinary, "build", str(tmp_path / "z.npy"), "-o", str(tmp_path / "a.json"),
+             "-o", str(tmp_path / "b.npy"))
+    l2h_main(capfdbinary, "build", str(tmp_path / "z.npy"), "--aggregate", "min", "-o",
+             str(tmp_path / "c.nwk"))
+    trees = [str(tmp_path / name) for name in ("a.json", "b.npy", "c.nwk")]
+    code, out, err = l2h_main(capfdbinary, "evaluate", trees[0], str(tmp_path / "z.npy"),
+                              "--labels", str(tmp_path / "y.npy"), "--tree", trees[1],
+                              "--tree", trees[2], "--json", "-")
+    assert code == 0, err
+    together = json.loads(out)["trees"]
+    assert [t["tree"] for t in together] == trees
+    for path, entry in zip(trees, together):
+        code, out, _ = l2h_main(capfdbinary, "evaluate", path, str(tmp_path / "z.npy"),
+                                "--labels", str(tmp_path / "y.npy"), "--json", "-")
+        assert json.loads(out)["levels"] == entry["levels"]
+    code, out, _ = l2h_main(capfdbinary, "evaluate", trees[0], str(tmp_path / "z.npy"),
+                            "--labels", str(tmp_path / "y.npy"), "--tree", trees[2])
+    assert all(len(line) <= 80 for line in out.decode().splitlines()[1:])

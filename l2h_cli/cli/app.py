@@ -255,8 +255,13 @@ def evaluate(
     n_classes: Optional[int] = N_CLASSES_OPT,
     indices: Optional[str] = INDICES_OPT,
     values: Optional[str] = VALUES_OPT,
-    json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE", help="Also write the metrics as "
-                                                                "JSON (- for stdout)."),
+    json_out: Optional[str] = typer.Option(None, "--json", metavar="FILE",
+                                           help="Also write the metrics as JSON (- for "
+                                                "stdout)."),
+    others: List[str] = typer.Option([], "--tree", "-t", metavar="TREE",
+                                     help="Another tree to evaluate on the same points, side "
+                                          "by side (l2h's, CoHiClust's, scipy's, any Newick). "
+                                          "Repeat for several."),
 ) -> None:
     """NMI, ARI, ACC, leaf and dendrogram purity, and LHD of a tree on labelled points.
 
@@ -264,27 +269,41 @@ def evaluate(
     Examples:
       l2h evaluate tree.json test.npy --labels y.npy --labels superclass.npy
       l2h evaluate other.nwk test.npy --names classes.txt --labels y.txt --json m.json
+      l2h evaluate l2h.json test.npy --labels y.npy --tree cohiclust.nwk --tree linkage.npy
     """
-    from ..evaluation.evaluate import evaluate_levels, point_leaves
+    from ..evaluation.evaluate import columns_to_leaves, evaluate_levels, leaf_blocks
     from ..evaluation.labels import split_spec
-    from .tables import metrics_table, strict_json
+    from .tables import compare_table, metrics_table, strict_json
     from ..trees.treeio import load_tree
 
     with guarded():
         targets = [json_out] if json_out else []
-        inputs = [tree, *logits, names and str(names)] + [split_spec(spec)[0] for spec in labels]
+        paths = [tree, *others]
+        inputs = [*paths, *logits, names and str(names)] + \
+            [split_spec(spec)[0] for spec in labels]
         with AtomicOutputs(targets, inputs, checkpoint) as outs:
-            the_tree = load_tree(tree, read_names(str(names)) if names else None,
-                                 tree_fmt and tree_fmt.value)
+            leaf_names = read_names(str(names)) if names else None
+            trees = [load_tree(p, leaf_names, tree_fmt and tree_fmt.value) for p in paths]
             levels = _open_levels(logits, labels)
+            # The argmax columns once; each tree maps them to its own leaves.
             with progress_bar() as progress, open_logits(logits, **_source(locals())) as reader:
-                leaf = point_leaves(reader, the_tree, progress)
-            results = evaluate_levels(the_tree, leaf, levels)
-            report = {"tree": tree, "logits": " ".join(logits), "n_points": int(len(leaf)),
-                      "n_leaves": the_tree.n_leaves, "levels": results}
-            table = (f"{tree} on {reader.path}: {len(leaf)} points, {the_tree.n_leaves} "
-                     "leaves\n"
-                     + metrics_table(results) + "\n")
+                columns = np.concatenate(list(leaf_blocks(reader, progress=progress)))
+                n_cols, shown = reader.n_cols, reader.path
+            reports = []
+            for path, the_tree in zip(paths, trees):
+                leaf = columns_to_leaves(the_tree, columns, n_cols, shown)
+                reports.append({"tree": path, "logits": " ".join(logits),
+                                "n_points": int(len(leaf)), "n_leaves": the_tree.n_leaves,
+                                "levels": evaluate_levels(the_tree, leaf, levels)})
+            if len(paths) == 1:
+                report: dict = reports[0]
+                table = (f"{tree} on {shown}: {len(columns)} points, {trees[0].n_leaves} "
+                         "leaves\n" + metrics_table(report["levels"]) + "\n")
+            else:
+                report = {"logits": " ".join(logits), "n_points": int(len(columns)),
+                          "trees": reports}
+                table = (f"{len(paths)} trees on {shown}: {len(columns)} points\n"
+                         + compare_table(reports) + "\n")
             text = strict_json(report, indent=2) + "\n"
             if json_out == "-":
                 info(table.rstrip("\n"))

@@ -48,6 +48,44 @@ def metrics_table(results: Sequence[dict[str, Any]], width: int = 80) -> str:
     return "\n".join(lines)
 
 
+def compare_table(reports: Sequence[dict[str, Any]], width: int = 80) -> str:
+    """Several trees' metrics side by side: a row per label level and metric, a column per
+    tree. Tree names that would push a row past `width` are listed under the table.
+
+    >>> level = {"labels": "y.npy", "n_classes": 2, "n_groups": 2, "nmi": 1.0,
+    ...          "nmi_geometric": 1.0, "ari": 1.0, "acc": 1.0, "lp": 1.0, "dp": 0.5, "lhd": 0.0}
+    >>> print(compare_table([{"tree": "a.json", "levels": [level]},
+    ...                      {"tree": "b.nwk", "levels": [level]}]))
+    labels  metric  a.json  b.nwk
+    y.npy   NMI     1.0000  1.0000
+    y.npy   NMIgeo  1.0000  1.0000
+    y.npy   ARI     1.0000  1.0000
+    y.npy   ACC     1.0000  1.0000
+    y.npy   LP      1.0000  1.0000
+    y.npy   DP      0.5000  0.5000
+    y.npy   LHD     0.0000  0.0000
+    """
+    trees = [os.path.basename(r["tree"]) for r in reports]
+    levels = [os.path.basename(level["labels"]) for level in reports[0]["levels"]]
+
+    def render(heads: list[str], labels: list[str]) -> list[str]:
+        table = [["labels", "metric", *heads]]
+        for i, label in enumerate(labels):
+            for title, key in METRIC_COLUMNS:
+                table.append([label, title, *(_cell(r["levels"][i][key]) for r in reports)])
+        widths = [max(len(line[j]) for line in table) for j in range(len(table[0]))]
+        return ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+                for line in table]
+
+    lines = render(trees, levels)
+    if max(len(line) for line in lines) > width:
+        lines = render([f"tree{i + 1}" for i in range(len(trees))],
+                       [str(i + 1) for i in range(len(levels))])
+        lines += [f"tree{i + 1}: {name}" for i, name in enumerate(trees)]
+        lines += [f"level {i + 1}: {name}" for i, name in enumerate(levels)]
+    return "\n".join(lines)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

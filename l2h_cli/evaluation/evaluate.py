@@ -17,27 +17,36 @@ from ..trees.tree import Tree
 Progress = Callable[[str, int, int], None]
 
 
+def columns_to_leaves(tree: Tree, columns: np.ndarray, n_columns: int, path: str,
+                      start: int = 0) -> np.ndarray:
+    """The leaf of `tree` at each argmax column (through its leaf table when it left absent
+    columns out)."""
+    if n_columns != tree.n_columns:
+        raise InputError(f"{path}: {n_columns} columns, but the tree was built on "
+                         f"{tree.n_columns}")
+    if tree.columns is None:
+        return columns
+    leaf_of = np.full(n_columns, -1, dtype=np.int64)
+    leaf_of[tree.columns] = np.arange(tree.n_leaves)
+    leaves = leaf_of[columns]
+    if (leaves < 0).any():
+        row = int(np.flatnonzero(leaves < 0)[0])
+        raise InputError(f"{path}: the argmax of row {start + row} is a column the tree left "
+                         "out (it had no finite logit when built)")
+    return leaves
+
+
 def leaf_blocks(reader: LogitReader, tree: Tree | None = None, rows: int | None = None,
                 progress: Progress | None = None) -> Iterator[np.ndarray]:
     """The argmax of every row (ties: lowest index), block by block, validated: as a leaf of
-    `tree` (through its leaf table when it left absent columns out), else as a column."""
-    leaf_of = None
-    if tree is not None:
-        if reader.n_cols != tree.n_columns:
-            raise InputError(f"{reader.path}: {reader.n_cols} columns, but the tree was built "
-                             f"on {tree.n_columns}")
-        if tree.columns is not None:
-            leaf_of = np.full(reader.n_cols, -1, dtype=np.int64)
-            leaf_of[tree.columns] = np.arange(tree.n_leaves)
+    `tree`, else as a column."""
+    if tree is not None and reader.n_cols != tree.n_columns:
+        columns_to_leaves(tree, np.empty(0, np.int64), reader.n_cols, reader.path)
     done = 0
     for block in reader.blocks(rows or reader.default_block_rows()):
         a = argmax_rows(block, done, reader.path, reader.n_cols)
-        if leaf_of is not None:
-            a = leaf_of[a]
-            if (a < 0).any():
-                row = int(np.flatnonzero(a < 0)[0])
-                raise InputError(f"{reader.path}: the argmax of row {done + row} is a column "
-                                 "the tree left out (it had no finite logit when built)")
+        if tree is not None:
+            a = columns_to_leaves(tree, a, reader.n_cols, reader.path, done)
         done += len(block)
         if progress:
             progress("evaluate", done, reader.n_rows)
