@@ -31,6 +31,9 @@ from ..readers import open_logits
 from ..readers.base import file_identity
 from ..readers.shards import shard_paths
 
+#: How long to wait for a scheduler before giving up.
+CONNECT_SECONDS = 10
+
 #: The empty-cluster rule's per-host sums are computed for this many bytes of columns at once.
 EMPTY_CHUNK_BYTES = 64 * 2**20
 
@@ -48,7 +51,10 @@ def connect(address: str) -> Any:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         return Client(cluster)
-    return Client(address)
+    try:
+        return Client(address, timeout=CONNECT_SECONDS)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach a Dask scheduler at {address} ({exc})") from None
 
 
 class Bucket:
