@@ -1,5 +1,6 @@
 """`l2h show` and `l2h render`: text, figures and the offline HTML page, used for real."""
 
+import json
 import os
 import re
 import shutil
@@ -199,5 +200,22 @@ def test_page_with_hostile_names_renders_them_as_text(browser, tmp_path):
                           ".map(t => t.getAttribute('data-name'))")
     assert sorted(shown) == sorted(names)
     assert page.title() == "__DATA__ <!--"
+    assert errors == []
+    page.close()
+
+
+def test_hover_and_show_give_merge_strength(browser, tmp_path):
+    np.save(tmp_path / "z.npy", np.random.default_rng(5).normal(size=(300, 6)))
+    assert run_l2h("build", str(tmp_path / "z.npy"), "-o", str(tmp_path / "t.json")
+                   ).returncode == 0
+    shown = run_l2h("show", str(tmp_path / "t.json"))
+    assert b"strength" in shown.stdout
+    path = str(tmp_path / "page.html")
+    assert run_l2h("render", str(tmp_path / "t.json"), "-o", path).returncode == 0
+    page, errors = open_page(browser, path)
+    root = json.loads((tmp_path / "t.json").read_text())["merges"][-2]
+    page.locator(f"circle.node[data-id='{root['node']}']").dispatch_event("mouseover")
+    tip = page.locator("#tip").inner_text()
+    assert f"merge strength: {root['strength']:.3f}" in tip and "margins:" in tip
     assert errors == []
     page.close()

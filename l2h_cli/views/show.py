@@ -32,6 +32,9 @@ def _describe(tree: Tree, stats: NodeStats, node: int, classes: Sequence[str] | 
         label = f" ({classes[stats.majority[node]]})" if classes is not None else ""
         parts.append(f"purity {stats.purity[node]:.2f}{label}")
     if node >= k:
+        strength = tree.merge_stats.get("strength")
+        if strength is not None and not np.isnan(strength[node - k]):
+            parts.append(f"strength {strength[node - k]:.2f}")
         parts.append(f"h {tree.heights[node - k]:g}")
     if parts:
         text.append("  " + " · ".join(parts), style="dim" if node >= k else "")
