@@ -16,7 +16,7 @@ from l2h_cli import Tree
 from l2h_cli.trees.jsontree import parse_json_tree
 from l2h_cli.trees.newick import parse_newick
 
-COMMANDS = ["build", "evaluate", "cut", "info", "show", "render"]
+COMMANDS = ["build", "evaluate", "cut", "levels", "info", "show", "render"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

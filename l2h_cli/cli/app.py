@@ -321,7 +321,9 @@ def cut(
     logits: Optional[List[str]] = typer.Argument(None, metavar="[LOGITS...]", help="Logits (or shards): give to get "
                                                             "the group of every point "
                                                             "instead of every leaf."),
-    k: List[int] = typer.Option(..., "--k", "-k", metavar="K", help="Number of groups; repeat for several."),
+    k: List[str] = typer.Option(..., "--k", "-k", metavar="K",
+                                help="Number of groups, or auto (the best suggested level, "
+                                     "measured on LOGITS); repeat for several."),
     output: List[str] = typer.Option(["-"], "--output", "-o", metavar="FILE",
                                      help=".npy, .csv, .txt or - (stdout). One for all k "
                                           "(a column each) or one per --k."),
@@ -355,6 +357,8 @@ def cut(
                            checkpoint) as outs:
             the_tree = load_tree(tree, read_names(str(names)) if names else None,
                                  tree_fmt and tree_fmt.value)
+            source = _source(locals())
+            k = [_k_value(kk, the_tree, logits, source) for kk in k]
             table = np.stack([the_tree.cut(kk) for kk in k], axis=1)
             jobs = ([(output[0], formats[0], list(range(len(k))))] if len(output) == 1
                     else [(o, f, [i]) for i, (o, f) in enumerate(zip(output, formats))])
@@ -389,6 +393,65 @@ def _cut_writer(tree, groups, ks, fmt, logits, source, progress):
             write_partition(fh, fmt, reader.n_rows, ks, blocks(), ["point"])
 
     return fill
+
+
+def _k_value(text: str, tree, logits: Optional[List[str]], source: dict) -> int:
+    if text != "auto":
+        try:
+            return int(text)
+        except ValueError:
+            raise UsageError(f"--k must be a number of groups or auto, not {text!r}") from None
+    if not logits:
+        raise UsageError("--k auto measures the levels on logits: give LOGITS")
+    from ..evaluation.levels import merge_gains, suggest_levels
+    with open_logits(logits, **source) as reader:
+        gains, _ = merge_gains(tree, reader)
+    best = suggest_levels(gains, tree.n_leaves, top=1)
+    if not best:
+        raise UsageError("the tree is too small to suggest a level")
+    info(f"--k auto: {best[0]['k']} groups (score {best[0]['score']:.2f})")
+    return int(best[0]["k"])
+
+
+@app.command()
+def levels(
+    tree: str = TREE_ARG,
+    tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
+    logits: List[str] = typer.Argument(..., metavar="LOGITS...",
+                                       help="Logits to measure the levels on (held-out points "
+                                            "are best)."),
+    top: int = typer.Option(5, "--top", min=1, metavar="N", help="How many levels to list."),
+    max_rows: int = typer.Option(20_000, "--rows", min=1, metavar="N",
+                                 help="Rows sampled from LOGITS (seeded)."),
+    names: Optional[Path] = NAMES_OPT,
+    dataset: Optional[str] = DATASET_OPT,
+    column: Optional[str] = COLUMN_OPT,
+    key: Optional[str] = KEY_OPT,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Suggest the numbers of groups at which the tree has natural levels (docs/levels.md).
+
+    \b
+    Examples:
+      l2h levels tree.json test_logits.npy
+      l2h cut tree.json --k auto test_logits.npy -o groups.npy
+    """
+    from ..evaluation.levels import merge_gains, suggest_levels
+    from ..trees.treeio import load_tree
+    from .tables import strict_json
+
+    with guarded():
+        the_tree = load_tree(tree, read_names(str(names)) if names else None,
+                             tree_fmt and tree_fmt.value)
+        with open_logits(logits, dataset, column, key=key) as reader:
+            gains, base = merge_gains(the_tree, reader, max_rows)
+        suggested = suggest_levels(gains, the_tree.n_leaves, top)
+        if as_json:
+            text = strict_json({"tree": tree, "levels": suggested}) + "\n"
+        else:
+            text = "k      score  (log ratio of the confusion absorbed before and after k)\n" \
+                + "".join(f"{s['k']:<6} {s['score']:.3f}\n" for s in suggested)
+        write_stdout(lambda fh: fh.write(text.encode()))
 
 
 @app.command("info")
