@@ -88,13 +88,18 @@ def reference_l2h(Z, aggregate: str = "sum", strategy: str = "lowest",
                 best = next(g for g in groups if g != low)
             if stats is not None:
                 ordered = sorted(scores)
+                others = [g for g in groups if g not in (low, best)]
                 rels = sorted((np.mean([mass[c] for c in g]) for g in groups if g != low),
                               reverse=True)
                 total = mass.sum()
+                runner = max(others, key=lambda g: np.mean([mass[c] for c in g])) \
+                    if others else None  # max keeps the first of equal relations
                 stats.append(((ordered[1] - ordered[0]) / abs(ordered[1]),
                               (rels[0] - rels[1]) / abs(rels[0])
                               if len(rels) > 1 and rels[0] > 0 else np.nan,
-                              sum(mass[c] for c in best) / total if total > 0 else np.nan))
+                              sum(mass[c] for c in best) / total if total > 0 else np.nan,
+                              sum(mass[c] for c in runner) / total
+                              if total > 0 and runner is not None else np.nan))
             do_merge(low, best)
         else:
             best_pair, best_rel = None, -np.inf

@@ -187,13 +187,13 @@ def test_compiled_kept_max_picks_the_first_of_equal_values(dtype, kernel_backend
 
 @settings(max_examples=30, deadline=None)
 @given(logit_matrices(max_n=80, max_k=9, allow_empty=False, allow_neg_inf=False))
-def test_margins_and_strength_match_an_independent_float64_computation(z):
+def test_margins_and_shares_match_an_independent_float64_computation(z):
     stats = []
     reference_l2h(z, stats=stats)
     tree = build_hierarchy(z, workers=1)
     got = np.column_stack([tree.merge_stats[k] for k in ("margin_low", "margin_best",
-                                                          "strength")])
-    want = np.array(stats, dtype=float).reshape(-1, 3)
+                                                          "strength", "runner_up_share")])
+    want = np.array(stats, dtype=float).reshape(-1, 4)
     # The merges of empty clusters come first and have no margins.
     assert np.isnan(got[:len(got) - len(want)]).all()
     got = got[len(got) - len(want):]

@@ -19,6 +19,7 @@ from ..errors import L2HWarning
 from .kernels import EmptyHosts, relations, restricted_pick
 from .parallel import BlockPool
 from .store import RowSource
+from ..trees.tree import Tree
 
 AGGREGATES = ("sum", "mean", "min", "max")
 STRATEGIES = ("lowest", "all-pairs")
@@ -171,8 +172,7 @@ class MergeLoop:
         self.progress = progress or (lambda stage, done, total: None)
         self.runner_up = runner_up
         self.conf = conf
-        self.stats: dict[str, list[float]] = {"margin_low": [], "margin_best": [],
-                                              "strength": []}
+        self.stats: dict[str, list[float]] = {key: [] for key in Tree.MERGE_STATS}
 
     def relations(self, groups: _Groups, leaves: Sequence[int]
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -218,11 +218,12 @@ class MergeLoop:
             self._all_pairs(groups)
         return groups.merges
 
-    def _record(self, groups: _Groups, low: int, best: int, margin_low: float,
-                margin_best: float, strength: float) -> int:
+    def _record(self, groups: _Groups, low: int, best: int, margin_low: float = math.nan,
+                margin_best: float = math.nan, strength: float = math.nan,
+                runner_share: float = math.nan) -> int:
         node = groups.merge(low, best)
         self.scores.join(node, low, best)
-        for key, value in zip(self.stats, (margin_low, margin_best, strength)):
+        for key, value in zip(self.stats, (margin_low, margin_best, strength, runner_share)):
             self.stats[key].append(value)
         self.progress("merge", len(groups.merges), self.k - 1)
         return node
@@ -244,7 +245,7 @@ class MergeLoop:
         host = self.empty_hosts(wanted, self.columns[occupied])
         for leaf in empty:
             target = int(groups.nodes_of(self.leaf_of[host[self.columns[[leaf]]]])[0])
-            self._record(groups, int(leaf), target, math.nan, math.nan, math.nan)
+            self._record(groups, int(leaf), target)
 
     def empty_hosts(self, wanted: np.ndarray, occupied: np.ndarray) -> np.ndarray:
         """Per column (where `wanted`), the column among `occupied` (ascending) whose points
@@ -280,11 +281,15 @@ class MergeLoop:
                 r2 = max(rel.max(), 0.0 if groups.count - 1 > len(nodes) else -math.inf)
                 margin_best = (top_rel - r2) / abs(top_rel) if r2 > -math.inf else math.nan
                 strength = mass[j] / mass.sum()
+                # The runner-up group's share: 0 when it receives nothing.
+                runner_share = (mass[int(np.argmax(rel))] / mass.sum() if rel.max() > 0
+                                else 0.0) if r2 > -math.inf else math.nan
             else:
                 best = groups.first_alive(low)
-                margin_best = strength = math.nan
+                margin_best = strength = runner_share = math.nan
             margin_low = (s2 - s1) / abs(s2) if s2 else math.nan
-            node = self._record(groups, low, best, margin_low, margin_best, strength)
+            node = self._record(groups, low, best, margin_low, margin_best, strength,
+                                runner_share)
             heapq.heappush(heap, (scores.score(node), node))
 
     def _all_pairs(self, groups: _Groups) -> None:
@@ -307,7 +312,7 @@ class MergeLoop:
             np.fill_diagonal(rel, -np.inf)
             g, h = divmod(int(np.argmax(rel)), len(order))
             low, best = int(order[g]), int(order[h])
-            node = self._record(groups, low, best, math.nan, math.nan, math.nan)
+            node = self._record(groups, low, best)
             s_low, s_best = slot.pop(low), slot.pop(best)
             given[:, s_low] += given[:, s_best]
             slot[node] = s_low

@@ -30,7 +30,7 @@ class Tree:
     merge_stats: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
-    MERGE_STATS = ("margin_low", "margin_best", "strength")
+    MERGE_STATS = ("margin_low", "margin_best", "strength", "runner_up_share")
 
     def __post_init__(self) -> None:
         self.heights = np.asarray(self.heights, dtype=np.float64)

@@ -45,11 +45,11 @@ def page(tree: Tree, title: str, groups: Sequence[str] | None = None,
             if classes is not None:
                 node["major"] = str(classes[int(stats.majority[v])])
         if v >= k:
-            for key in ("strength", "margin_low", "margin_best"):
+            for key in ("strength", "runner_up_share", "margin_low", "margin_best"):
                 if key in tree.merge_stats:
                     # Margins matter down to 1e-9: keep their small values.
                     node[key] = _num(tree.merge_stats[key][v - k],
-                                     4 if key == "strength" else 15)
+                                     15 if key.startswith("margin") else 4)
         if v < k and groups is not None:
             node["group"] = str(groups[v])
         if node_color[v]:
@@ -239,7 +239,7 @@ svg { position: absolute; top: 0; left: 0; width: 100%; height: 100%; cursor: gr
     if (n.conf !== undefined && n.conf !== null) lines.push("mean confidence: " + n.conf.toFixed(3));
     if (n.purity !== undefined && n.purity !== null) lines.push("purity: " + n.purity.toFixed(3) + (n.major ? " (" + n.major + ")" : ""));
     if (n.group !== undefined) lines.push("group: " + n.group);
-    if (n.strength !== undefined && n.strength !== null) lines.push("merge strength: " + n.strength.toFixed(3) + " of the reassigned mass");
+    if (n.strength !== undefined && n.strength !== null) lines.push("merge strength: " + n.strength.toFixed(3) + " of the reassigned mass" + (n.runner_up_share !== undefined && n.runner_up_share !== null ? " (runner-up " + n.runner_up_share.toFixed(3) + ")" : ""));
     if (n.margin_low !== undefined && n.margin_low !== null) lines.push("margins: lowest score " + n.margin_low.toExponential(2) + (n.margin_best !== null && n.margin_best !== undefined ? ", best relation " + n.margin_best.toExponential(2) : ""));
     if (n.c.length) lines.push("height: " + n.h + (closed.has(n.id) ? "  (click to open)" : "  (click to collapse)"));
     tip.textContent = lines.join("\n"); tip.style.display = "block";
