@@ -30,7 +30,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 # Options several commands share.
 TREE_ARG = typer.Argument(..., metavar="TREE", help="Tree: l2h .json, linkage .npy, Newick, "
-                                                     "or - (stdin, format sniffed).")
+                                                    "or - (stdin, format sniffed).")
 
 
 class TreeFormat(str, Enum):
@@ -41,19 +41,23 @@ class TreeFormat(str, Enum):
 
 TREE_FORMAT_OPT = typer.Option(None, "--format", metavar="newick|json|linkage",
                                help="The tree's format, when its name does not say it.")
-NAMES_OPT = typer.Option(None, "--names", metavar="FILE", help="Leaf names, one a line (for Newick trees "
-                                               "labelled by name).")
+NAMES_OPT = typer.Option(None, "--names", metavar="FILE",
+                         help="Leaf names, one a line (for Newick trees "
+                              "labelled by name).")
 DATASET_OPT = typer.Option(None, "--dataset", metavar="NAME", help="HDF5 dataset [logits].")
 COLUMN_OPT = typer.Option(None, "--column", metavar="NAME", help="Parquet column.")
-KEY_OPT = typer.Option(None, "--key", metavar="NAME", help="Array in an .npz, .safetensors or .pt file "
-                                           "(default: logits, or the only one).")
+KEY_OPT = typer.Option(None, "--key", metavar="NAME",
+                       help="Array in an .npz, .safetensors or .pt file "
+                            "(default: logits, or the only one).")
 N_CLASSES_OPT = typer.Option(None, "--n-classes", metavar="K", min=1,
                              help="Number of classes of sparse (top-k) logits, when the "
                                   "file does not say it.")
-INDICES_OPT = typer.Option(None, "--indices", metavar="NAME", help="Sparse logits: the array or column of "
-                                                   "column indices (default: indices).")
-VALUES_OPT = typer.Option(None, "--values", metavar="NAME", help="Sparse logits: the array or column of "
-                                                 "values (default: values).")
+INDICES_OPT = typer.Option(None, "--indices", metavar="NAME",
+                           help="Sparse logits: the array or column of "
+                                "column indices (default: indices).")
+VALUES_OPT = typer.Option(None, "--values", metavar="NAME",
+                          help="Sparse logits: the array or column of "
+                               "values (default: values).")
 LABELS_OPT = typer.Option([], "--labels", "-l", metavar="FILE",
                           help="Labels: .npy, .txt/.csv, .h5 or .parquet; FILE#NAME picks a "
                                "dataset or column. Repeat for several levels.")
@@ -96,10 +100,11 @@ def main_options(
 
 @app.command()
 def build(
-    input: List[str] = typer.Argument(..., metavar="INPUT...", help="Logits: .npy, .h5, .parquet, .npz, "
-                                                ".safetensors, .pt, - for an .npy stream on "
-                                                "stdin, or shards: several files, a folder "
-                                                "or a quoted glob."),
+    input: List[str] = typer.Argument(..., metavar="INPUT...",
+                                      help="Logits: .npy, .h5, .parquet, .npz, "
+                                           ".safetensors, .pt, - for an .npy stream on "
+                                           "stdin, or shards: several files, a folder "
+                                           "or a quoted glob."),
     output: List[str] = typer.Option(..., "--output", "-o", metavar="FILE",
                                      help="Output by extension: .nwk/.newick (Newick), .json "
                                           "(l2h tree), .npy (scipy linkage); - is Newick on "
@@ -125,8 +130,9 @@ def build(
                                      help="Keep columns without any finite logit as leaves "
                                           "(placed by the empty-cluster rule) instead of "
                                           "leaving them out."),
-    memory: str = typer.Option("2G", "--memory", metavar="SIZE", help="Memory budget; beyond it, rows are "
-                                                      "read again from INPUT or a spill file."),
+    memory: str = typer.Option("2G", "--memory", metavar="SIZE",
+                               help="Memory budget; beyond it, rows are "
+                                    "read again from INPUT or a spill file."),
     chunk_rows: Optional[int] = typer.Option(None, "--chunk-rows", metavar="N", min=1,
                                              help="Rows per block (default: from --memory)."),
     threads: int = typer.Option(2, "--threads", metavar="N", min=1, help="Worker threads."),
@@ -137,7 +143,8 @@ def build(
                                        help="Run on a Dask cluster: a scheduler address "
                                             "(tcp://host:8786), or local / local:N for N "
                                             "local worker processes. Needs l2h[dask]."),
-    tmpdir: Optional[Path] = typer.Option(None, "--tmpdir", metavar="DIR", file_okay=False, exists=True,
+    tmpdir: Optional[Path] = typer.Option(None, "--tmpdir", metavar="DIR", file_okay=False,
+                                          exists=True,
                                           help="Folder for the spill file [TMPDIR]."),
     reread: Optional[bool] = typer.Option(None, "--reread/--spill",
                                           help="Beyond --memory, read rows again from INPUT "
@@ -245,8 +252,9 @@ def _open_levels(logits: str | List[str], labels: List[str]) -> list:
 def evaluate(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: List[str] = typer.Argument(..., metavar="LOGITS...", help="Logits of the evaluated points (any input "
-                                                 "format, or shards)."),
+    logits: List[str] = typer.Argument(..., metavar="LOGITS...",
+                                       help="Logits of the evaluated points (any input "
+                                            "format, or shards)."),
     labels: List[str] = LABELS_OPT,
     names: Optional[Path] = NAMES_OPT,
     dataset: Optional[str] = DATASET_OPT,
@@ -318,9 +326,10 @@ def evaluate(
 def cut(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: Optional[List[str]] = typer.Argument(None, metavar="[LOGITS...]", help="Logits (or shards): give to get "
-                                                            "the group of every point "
-                                                            "instead of every leaf."),
+    logits: Optional[List[str]] = typer.Argument(None, metavar="[LOGITS...]",
+                                                 help="Logits (or shards): give to get "
+                                                      "the group of every point "
+                                                      "instead of every leaf."),
     k: List[str] = typer.Option(..., "--k", "-k", metavar="K",
                                 help="Number of groups, or auto (the best suggested level, "
                                      "measured on LOGITS); repeat for several."),
@@ -543,14 +552,16 @@ def _leaf_label_counts(tree, logits: str, labels: List[str], source: dict):
 def show(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]", help="Logits of labelled points, with "
-                                                      "--labels, to show purity."),
+    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]",
+                                           help="Logits of labelled points, with "
+                                                "--labels, to show purity."),
     labels: List[str] = LABELS_OPT,
     names: Optional[Path] = NAMES_OPT,
     depth: Optional[int] = typer.Option(None, "--depth", metavar="N", min=1,
                                         help="Open every node down to this depth."),
-    lines: int = typer.Option(60, "--lines", metavar="N", min=2, help="Without --depth: open the biggest "
-                                                         "nodes first, within this many lines."),
+    lines: int = typer.Option(60, "--lines", metavar="N", min=2,
+                              help="Without --depth: open the biggest "
+                                   "nodes first, within this many lines."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
     key: Optional[str] = KEY_OPT,
@@ -592,8 +603,9 @@ def show(
 def render(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]", help="Logits of labelled points, with "
-                                                      "--labels, to show leaf purity."),
+    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]",
+                                           help="Logits of labelled points, with "
+                                                "--labels, to show leaf purity."),
     output: List[str] = typer.Option(..., "--output", "-o", metavar="FILE",
                                      help=".png, .svg, .pdf (need l2h[plot]) or .html (a "
                                           "self-contained page). Repeat for several."),
@@ -603,7 +615,8 @@ def render(
     names: Optional[Path] = NAMES_OPT,
     layout: str = typer.Option("auto", "--layout", metavar="NAME",
                                help="auto (circular past 150 leaves), rectangular or circular."),
-    title: Optional[str] = typer.Option(None, "--title", metavar="TEXT", help="Title of the HTML page."),
+    title: Optional[str] = typer.Option(None, "--title", metavar="TEXT",
+                                        help="Title of the HTML page."),
     dataset: Optional[str] = DATASET_OPT,
     column: Optional[str] = COLUMN_OPT,
     key: Optional[str] = KEY_OPT,

@@ -3,6 +3,7 @@ extension from one table."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Callable, Sequence
 
@@ -16,45 +17,22 @@ from .sparse import SparseArrayReader
 __all__ = ["ArrayReader", "LogitReader", "SparseArrayReader", "open_logits"]
 
 
-def _npy(path, **options):
-    return NpyReader(path)
-
-
-def _h5(path, **options):
-    from .hdf5 import open_hdf5  # h5py takes a while to import: only for the format in use
-    return open_hdf5(path, options.get("dataset"), options.get("n_classes"),
-                     options.get("indices"), options.get("values"))
-
-
-def _parquet(path, **options):
-    from .parquet import open_parquet_logits
-    return open_parquet_logits(path, options.get("column"), options.get("n_classes"),
-                               options.get("indices"), options.get("values"))
-
-
-def _npz(path, **options):
-    from .npz import open_npz
-    return open_npz(path, options.get("key"), options.get("n_classes"),
-                    options.get("indices"), options.get("values"))
-
-
-def _safetensors(path, **options):
-    from .tensors import open_safetensors
-    return open_safetensors(path, options.get("key"), options.get("n_classes"),
-                            options.get("indices"), options.get("values"))
-
-
-def _torch(path, **options):
-    from .tensors import open_torch
-    return open_torch(path, options.get("key"), options.get("n_classes"),
-                      options.get("indices"), options.get("values"))
+def _lazy(module: str, name: str) -> Callable[..., LogitReader]:
+    """An opener importing its module on first use: h5py, pyarrow, torch and safetensors take
+    a while to import, so only the format in use pays."""
+    def opener(path: str, **options: object) -> LogitReader:
+        return getattr(importlib.import_module(module, __package__), name)(path, **options)
+    return opener
 
 
 #: Format (l2h_cli.formats) -> opener. Every opener takes the path and the options dataset,
-#: column, key, n_classes, indices and values, and ignores the ones that do not apply.
+#: column, key, n_classes, indices and values as keywords, and ignores the ones that do not
+#: apply to its format.
 OPENERS: dict[str, Callable[..., LogitReader]] = {
-    "npy": _npy, "hdf5": _h5, "parquet": _parquet, "npz": _npz, "safetensors": _safetensors,
-    "torch": _torch,
+    "npy": lambda path, **options: NpyReader(path),
+    "hdf5": _lazy(".hdf5", "open_hdf5"), "parquet": _lazy(".parquet", "open_parquet_logits"),
+    "npz": _lazy(".npz", "open_npz"), "safetensors": _lazy(".tensors", "open_safetensors"),
+    "torch": _lazy(".tensors", "open_torch"),
 }
 
 

@@ -147,7 +147,8 @@ class H5SparseReader(SparseReader):
 
 
 def open_hdf5(path: str, dataset: str | None = None, n_classes: int | None = None,
-              indices: str | None = None, values: str | None = None) -> LogitReader:
+              indices: str | None = None, values: str | None = None,
+              **_: object) -> LogitReader:
     """The dense dataset (default `logits`), or sparse rows when the file holds `indices` and
     `values` datasets and no dense dataset was asked for (or they are named)."""
     if not (indices or values) and dataset is None:

@@ -41,7 +41,8 @@ def _scalar(archive: zipfile.ZipFile, key: str) -> Any:
 
 
 def open_npz(path: str, key: str | None = None, n_classes: int | None = None,
-             indices: str | None = None, values: str | None = None) -> LogitReader:
+             indices: str | None = None, values: str | None = None,
+              **_: object) -> LogitReader:
     """The dense array `key` (default `logits`), or the sparse pair `indices`/`values` when
     the archive holds them (or they are named)."""
     archive = _open_zip(path)

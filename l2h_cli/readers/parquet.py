@@ -285,7 +285,8 @@ class ParquetSparseReader(SparseReader):
 
 
 def open_parquet_logits(path: str, column: str | None = None, n_classes: int | None = None,
-                        indices: str | None = None, values: str | None = None) -> LogitReader:
+                        indices: str | None = None, values: str | None = None,
+              **_: object) -> LogitReader:
     """Dense logits (one list column or K numeric columns), or sparse rows when the file has
     list columns `indices` and `values` and no column was asked for (or they are named)."""
     if not (indices or values) and column is None:

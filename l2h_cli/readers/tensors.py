@@ -71,7 +71,8 @@ class _SafeSlices(Mapping):
 
 
 def open_safetensors(path: str, key: str | None = None, n_classes: int | None = None,
-                     indices: str | None = None, values: str | None = None) -> LogitReader:
+                     indices: str | None = None, values: str | None = None,
+              **_: object) -> LogitReader:
     try:
         from safetensors import SafetensorError, safe_open
     except ImportError:  # pragma: no cover - a core dependency
@@ -96,7 +97,8 @@ def _torch_to_numpy(tensor: Any) -> np.ndarray:
 
 
 def open_torch(path: str, key: str | None = None, n_classes: int | None = None,
-               indices: str | None = None, values: str | None = None) -> LogitReader:
+               indices: str | None = None, values: str | None = None,
+              **_: object) -> LogitReader:
     try:
         import torch
     except ImportError:
