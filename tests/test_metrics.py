@@ -199,3 +199,18 @@ def test_perfect_hierarchy_scores_perfectly():
 def test_contingency_counts():
     cont = contingency(np.array([0, 0, 1, 2]), np.array([1, 1, 0, 1]), 3, 2)
     assert cont.tolist() == [[0, 2], [1, 0], [0, 1]]
+
+
+def test_sparse_tables_give_the_dense_flat_metrics():
+    from scipy import sparse
+
+    from l2h_cli.evaluation.metrics import acc, ari, nmi
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        g, y = rng.integers(1, 9, 2)
+        dense = rng.integers(0, 5, (g, y)) * (rng.random((g, y)) < 0.5)
+        if dense.sum() == 0:
+            continue
+        table = sparse.csr_matrix(dense)
+        for metric in (acc, ari, nmi):
+            assert metric(table) == pytest.approx(metric(dense), abs=1e-12)

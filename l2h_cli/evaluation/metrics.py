@@ -8,9 +8,12 @@ The flat metrics follow scikit-learn's conventions, including its special cases.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from ..trees.tree import Tree
 
@@ -23,6 +26,21 @@ def contingency(groups: np.ndarray, labels: np.ndarray, n_groups: int, n_labels:
     return flat.astype(np.int64).reshape(n_groups, n_labels)
 
 
+def _parts(cont: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, count) of the nonzero cells, and the row and column sums, of a dense or
+    scipy.sparse contingency table."""
+    if sparse.issparse(cont):
+        gi, yi, n = sparse.find(cont)
+        rows = np.asarray(cont.sum(axis=1)).ravel()
+        cols = np.asarray(cont.sum(axis=0)).ravel()
+    else:
+        cont = np.asarray(cont)
+        gi, yi = np.nonzero(cont)
+        n = cont[gi, yi]
+        rows, cols = cont.sum(axis=1), cont.sum(axis=0)
+    return gi, yi, n.astype(np.int64), rows.astype(np.int64), cols.astype(np.int64)
+
+
 def _entropy(counts: np.ndarray) -> float:
     counts = counts[counts > 0].astype(np.float64)
     total = counts.sum()
@@ -32,30 +50,29 @@ def _entropy(counts: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def mutual_info(cont: np.ndarray) -> float:
-    cont = np.asarray(cont, dtype=np.float64)
-    total = cont.sum()
-    rows, cols = cont.sum(axis=1), cont.sum(axis=0)
-    gi, yi = np.nonzero(cont)
+def mutual_info(cont: Any) -> float:
+    gi, yi, n, rows, cols = _parts(cont)
+    total = float(rows.sum())
     if len(gi) <= 1:
         return 0.0
-    n = cont[gi, yi]
-    terms = n / total * (np.log(n) - math.log(total) - np.log(rows[gi] * cols[yi])
-                         + 2 * math.log(total))
+    n = n.astype(np.float64)
+    terms = n / total * (np.log(n) - math.log(total)
+                         - np.log(rows[gi].astype(np.float64) * cols[yi]) + 2 * math.log(total))
     terms = np.where(np.abs(terms) < np.finfo(np.float64).eps, 0.0, terms)
     return float(max(terms.sum(), 0.0))
 
 
-def nmi(cont: np.ndarray, average: str = "arithmetic") -> float:
-    """Normalized mutual information (rows: predicted groups, columns: labels)."""
-    n_groups = int((cont.sum(axis=1) > 0).sum())
-    n_labels = int((cont.sum(axis=0) > 0).sum())
+def nmi(cont: Any, average: str = "arithmetic") -> float:
+    """Normalized mutual information (rows: predicted groups, columns: labels); the table may
+    be dense or scipy.sparse."""
+    _, _, _, rows, cols = _parts(cont)
+    n_groups, n_labels = int((rows > 0).sum()), int((cols > 0).sum())
     if n_groups == n_labels == 1 or n_groups == n_labels == 0:
         return 1.0
     mi = mutual_info(cont)
     if mi == 0:
         return 0.0
-    h_pred, h_true = _entropy(cont.sum(axis=1)), _entropy(cont.sum(axis=0))
+    h_pred, h_true = _entropy(rows), _entropy(cols)
     if average == "arithmetic":
         norm = (h_true + h_pred) / 2
     elif average == "geometric":
@@ -65,28 +82,47 @@ def nmi(cont: np.ndarray, average: str = "arithmetic") -> float:
     return float(mi / max(norm, np.finfo(np.float64).eps))
 
 
-def ari(cont: np.ndarray) -> float:
-    cont = np.asarray(cont, dtype=np.int64)
-    n = int(cont.sum())
-    rows = cont.sum(axis=1).astype(object)
-    cols = cont.sum(axis=0).astype(object)
-    sum_sq = int((cont.astype(object) ** 2).sum())
+def _square_sum(values: np.ndarray) -> int:
+    return int((values.astype(object) ** 2).sum()) if len(values) else 0
+
+
+def ari(cont: Any) -> float:
+    """Adjusted Rand index, in exact integer arithmetic for its pair counts."""
+    _, _, n_cells, rows, cols = _parts(cont)
+    n = int(rows.sum())
+    sum_sq = _square_sum(n_cells)
     tp = sum_sq - n
-    fp = int((cont.astype(object) @ cols).sum()) - sum_sq if cont.size else 0
-    fn = int((cont.T.astype(object) @ rows).sum()) - sum_sq if cont.size else 0
+    fp = _square_sum(cols) - sum_sq
+    fn = _square_sum(rows) - sum_sq
     tn = n * n - fp - fn - sum_sq
     if fn == 0 and fp == 0:
         return 1.0
     return float(2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn)))
 
 
-def acc(cont: np.ndarray) -> float:
-    """Best one-to-one matching of groups to labels (Hungarian); unmatched points are wrong."""
-    total = cont.sum()
+def acc(cont: Any) -> float:
+    """Best one-to-one matching of groups to labels (Hungarian); unmatched points are wrong.
+
+    A sparse table is matched with scipy's sparse solver: each group may also take a dummy
+    label of its own at no gain, so a full matching of the groups always exists and its
+    lowest cost is the highest matched count.
+    """
+    gi, yi, n, rows, cols = _parts(cont)
+    total = int(rows.sum())
     if total == 0:
         return 0.0
-    r, c = linear_sum_assignment(cont, maximize=True)
-    return float(cont[r, c].sum() / total)
+    if not sparse.issparse(cont):
+        r, c = linear_sum_assignment(np.asarray(cont), maximize=True)
+        return float(np.asarray(cont)[r, c].sum() / total)
+    g, y = cont.shape
+    top = float(n.max()) + 1.0
+    costs = sparse.csr_matrix(
+        (np.r_[top - n, np.full(g, top)], (np.r_[gi, np.arange(g)], np.r_[yi, y + np.arange(g)])),
+        shape=(g, y + g))
+    r, c = min_weight_full_bipartite_matching(costs)
+    real = c < y
+    matched = np.asarray(cont[r[real], c[real]]).ravel()
+    return float(matched.sum() / total)
 
 
 class LeafCounts:
@@ -112,10 +148,10 @@ class LeafCounts:
         return cls(keys // n_labels, keys % n_labels, count.astype(np.int64), n_leaves,
                    n_labels)
 
-    def grouped(self, groups: np.ndarray, n_groups: int) -> np.ndarray:
-        """The dense contingency of a cut: counts[g, y] over the leaves of group g."""
-        return contingency(groups[self.leaf], self.label, n_groups, self.n_labels,
-                           self.count)
+    def grouped(self, groups: np.ndarray, n_groups: int) -> sparse.csr_matrix:
+        """The contingency table of a cut, sparse: counts[g, y] over the leaves of group g."""
+        return sparse.csr_matrix((self.count, (groups[self.leaf], self.label)),
+                                 shape=(n_groups, self.n_labels))
 
 
 def leaf_purity(counts: LeafCounts) -> float:
