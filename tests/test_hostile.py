@@ -326,12 +326,28 @@ def gzip_h5(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("sig,code,delay", [(signal.SIGINT, 130, 1.0),
-                                            (signal.SIGINT, 130, 1.6),
-                                            (signal.SIGTERM, 143, 1.3)])
+def _wait_until_open(proc, path, timeout=30.0):
+    """Until the process has `path` open (so it is past its imports and reading)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            links = [os.readlink(f"/proc/{proc.pid}/fd/{fd}")
+                     for fd in os.listdir(f"/proc/{proc.pid}/fd")]
+        except OSError:
+            links = []
+        if str(path) in links:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{path} was never opened")
+
+
+@pytest.mark.parametrize("sig,code,delay", [(signal.SIGINT, 130, 0.1),
+                                            (signal.SIGINT, 130, 0.6),
+                                            (signal.SIGTERM, 143, 0.3)])
 def test_signal_during_a_compressed_hdf5_build_stops_it(gzip_h5, tmp_path, sig, code, delay):
     proc = _popen("-q", "build", str(gzip_h5), "-o", str(tmp_path / "out.json"),
                   "--chunk-rows", "16", "--memory", "8M")
+    _wait_until_open(proc, gzip_h5)
     time.sleep(delay)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
