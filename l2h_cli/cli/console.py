@@ -101,17 +101,12 @@ def guarded() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def stdout_bytes() -> BinaryIO:
-    """sys.stdout's byte stream, or a clean error when the shell closed it."""
-    if sys.stdout is None:
-        raise OutputError("cannot write to stdout: it is closed")
-    return sys.stdout.buffer
-
-
 def write_stdout(fill: Callable[[BinaryIO], None]) -> None:
     """Run `fill` on stdout and flush; a broken or full stdout is an OutputError (so the run
     fails and its files are not committed), and the interpreter's own last flush is silenced."""
-    out = stdout_bytes()
+    if sys.stdout is None:  # the shell closed it
+        raise OutputError("cannot write to stdout: it is closed")
+    out = sys.stdout.buffer
     try:
         fill(out)
         out.flush()

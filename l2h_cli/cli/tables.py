@@ -18,6 +18,13 @@ def _cell(value: float) -> str:
         else f"{value:.4f}"
 
 
+def _aligned(table: list[list[str]]) -> list[str]:
+    """Rows of cells as lines, each column padded to its widest cell."""
+    widths = [max(len(line[j]) for line in table) for j in range(len(table[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+            for line in table]
+
+
 def metrics_table(results: Sequence[dict[str, Any]], width: int = 80) -> str:
     """The metrics of each label level, one row a level, aligned in plain text.
 
@@ -36,10 +43,7 @@ def metrics_table(results: Sequence[dict[str, Any]], width: int = 80) -> str:
     header = ["C", "cut"] + [title for title, _ in METRIC_COLUMNS]
 
     def render(first: list[str], title: str) -> list[str]:
-        table = [[title] + header] + [[f] + row for f, row in zip(first, rows)]
-        widths = [max(len(line[j]) for line in table) for j in range(len(table[0]))]
-        return ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-                for line in table]
+        return _aligned([[title] + header] + [[f] + row for f, row in zip(first, rows)])
 
     lines = render(names, "labels")
     if max(len(line) for line in lines) > width:
@@ -73,9 +77,7 @@ def compare_table(reports: Sequence[dict[str, Any]], width: int = 80) -> str:
         for i, label in enumerate(labels):
             for title, key in METRIC_COLUMNS:
                 table.append([label, title, *(_cell(r["levels"][i][key]) for r in reports)])
-        widths = [max(len(line[j]) for line in table) for j in range(len(table[0]))]
-        return ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
-                for line in table]
+        return _aligned(table)
 
     lines = render(trees, levels)
     if max(len(line) for line in lines) > width:

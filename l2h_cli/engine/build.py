@@ -12,8 +12,7 @@ import numpy as np
 
 from ..readers import rawio
 from ..errors import InputError, L2HWarning, UsageError
-from .kernels import (Assignment, assign, finite_columns, is_sparse, probs_to_logits, scale_logits,
-                      sparse_dtype)
+from .kernels import Assignment, first_pass, is_sparse, sparse_dtype
 from .merge import AGGREGATES, STRATEGIES, MergeLoop, Progress
 from .parallel import BlockPool
 from ..readers import ArrayReader, LogitReader, open_logits
@@ -142,12 +141,7 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
             done = 0
 
             def scan(item: tuple[int, np.ndarray]) -> tuple[np.ndarray, Assignment, np.ndarray]:
-                start, block = item
-                if input == "probs":
-                    block = probs_to_logits(block, start, reader.path)
-                if temperature != 1:
-                    block = scale_logits(block, temperature)
-                return block, assign(block, start, reader.path, k), finite_columns(block, k)
+                return first_pass(item[1], item[0], reader.path, k, input, temperature)
 
             for block, part, finite in pool.map(scan, _numbered(reader.blocks(rows))):
                 store.add(block, part.cluster)

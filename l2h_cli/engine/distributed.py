@@ -23,8 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import InputError, UsageError
-from .kernels import (assign, finite_columns, probs_to_logits, restricted_pick, scale_logits,
-                      sparse_fields)
+from .kernels import first_pass, restricted_pick, sparse_fields
 from .merge import MergeLoop, Progress
 from ..formats import extensions
 from ..readers import open_logits
@@ -70,12 +69,10 @@ class Bucket:
             present = np.zeros(reader.n_cols, dtype=bool)
             start = 0
             for block in reader.blocks(reader.default_block_rows()):
-                if input == "probs":
-                    block = probs_to_logits(block, start, path)
-                if temperature != 1:
-                    block = scale_logits(block, temperature)
-                stats.append(assign(block, start, path, reader.n_cols))
-                present |= finite_columns(block, reader.n_cols)
+                block, part, finite = first_pass(block, start, path, reader.n_cols, input,
+                                                 temperature)
+                stats.append(part)
+                present |= finite
                 blocks.append(block)
                 start += len(block)
         rows = np.concatenate(blocks) if blocks else np.empty((0, reader.row_width))
@@ -101,7 +98,8 @@ class Bucket:
         return slice(int(self.starts[i]), int(self.stops[i]))
 
     def picks(self, cols: np.ndarray, keep_absent: np.ndarray) -> dict[int, tuple]:
-        """Step 2 (docs/algorithm.md) for this shard's points of each cluster in `cols` (r, w per point)."""
+        """Step 2 of the algorithm for this shard's points of each cluster in `cols`: (r, w)
+        per point."""
         keep = keep_absent.copy()
         keep[cols] = False
         out = {}
@@ -133,22 +131,6 @@ class Bucket:
             per_point *= self.grouped_conf[:, None]
         sums = np.add.reduceat(per_point, self.starts, axis=0) if n else per_point
         return self.clusters, sums
-
-
-def _scan(path: str, options: dict, input: str, temperature: float) -> Bucket:
-    return Bucket(path, options, input, temperature)
-
-
-def _stats(bucket: Bucket) -> dict[str, Any]:
-    return bucket.stats()
-
-
-def _picks(bucket: Bucket, cols: np.ndarray, keep: np.ndarray) -> dict[int, tuple]:
-    return bucket.picks(cols, keep)
-
-
-def _host_sums(bucket: Bucket, wanted_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return bucket.host_sums(wanted_cols)
 
 
 class PointIndex:
@@ -183,7 +165,7 @@ class DaskMergeLoop(MergeLoop):
     def picks(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         wanted = [(s, b) for s, (b, held) in enumerate(zip(self.buckets, self.shard_clusters))
                   if np.isin(cols, held).any()]
-        futures = [self.client.submit(_picks, b, cols, self.keep, pure=False)
+        futures = [self.client.submit(Bucket.picks, b, cols, self.keep, pure=False)
                    for _, b in wanted]
         self.tasks += len(futures)
         self.steps += 1
@@ -202,7 +184,7 @@ class DaskMergeLoop(MergeLoop):
         position[occupied] = np.arange(len(occupied))
         for start in range(0, len(columns), chunk):
             part = columns[start:start + chunk]
-            results = self.client.gather([self.client.submit(_host_sums, b, part, pure=False)
+            results = self.client.gather([self.client.submit(Bucket.host_sums, b, part, pure=False)
                                           for b in self.buckets])
             self.tasks += len(results)
             total = np.zeros((len(occupied), len(part)))
@@ -224,10 +206,10 @@ def build_on_dask(spec: str | Sequence[str], client: Any, options: dict, *, inpu
         spec = spec[0]
     paths = shard_paths(spec, extensions("logits")) or [spec]
     token = uuid.uuid4().hex[:8]
-    buckets = [client.submit(_scan, p, options, input, temperature, key=f"l2h-scan-{i}-{token}")
+    buckets = [client.submit(Bucket, p, options, input, temperature, key=f"l2h-scan-{i}-{token}")
                for i, p in enumerate(paths)]
     from dask.distributed import as_completed
-    futures = [client.submit(_stats, b) for b in buckets]
+    futures = [client.submit(Bucket.stats, b) for b in buckets]
     stats: list[dict[str, Any]] = [{} for _ in paths]
     position = {f.key: i for i, f in enumerate(futures)}
     for done, future in enumerate(as_completed(futures), 1):

@@ -137,7 +137,7 @@ def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = Non
            ) -> Assignment:
     """Argmax, confidence, runner-up and its share of every row.
 
-    The runner-up and share are steps 2-3 (docs/algorithm.md) for a point whose own cluster is `low` on its
+    The runner-up and share are steps 2-3 for a point whose own cluster is `low` on its
     own, so the merge loop never re-reads the points of a single cluster.
     Also rejects NaN, +inf, and rows whose logits are all -inf; and in sparse rows, column
     indices out of range or repeated."""
@@ -198,6 +198,18 @@ def finite_columns(block: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
+def first_pass(block: np.ndarray, start: int, path: str, n_classes: int, input: str,
+               temperature: float) -> tuple[np.ndarray, Assignment, np.ndarray]:
+    """The first pass over one block: the rows as the merge loop will use them (logs of
+    probabilities, divided by the temperature), what `assign` learns of each, and which
+    columns hold a finite logit."""
+    if input == "probs":
+        block = probs_to_logits(block, start, path)
+    if temperature != 1:
+        block = scale_logits(block, temperature)
+    return block, assign(block, start, path, n_classes), finite_columns(block, n_classes)
+
+
 def argmax_rows(block: np.ndarray, start: int, path: str, n_classes: int) -> np.ndarray:
     """The argmax column of every row (ties: the lowest), rejecting the rows assign()
     rejects."""
@@ -214,9 +226,10 @@ def argmax_rows(block: np.ndarray, start: int, path: str, n_classes: int) -> np.
 
 def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Step 2 (docs/algorithm.md) for the rows `points` of `rows` (a matrix, or a RowReader over a file),
-    restricted to the columns where the boolean mask `keep` is set: per point, the restricted
-    argmax r (-1 when no kept logit is finite) and its restricted softmax probability w."""
+    """Step 2 of the algorithm for the rows `points` of `rows` (a matrix, or a RowReader over
+    a file), restricted to the columns where the boolean mask `keep` is set: per point, the
+    restricted argmax r (-1 when no kept logit is finite) and its restricted softmax
+    probability w."""
     if is_sparse(rows.dtype):
         block = take_rows(rows, points) if isinstance(rows, RowReader) else rows
         where = np.arange(len(points)) if isinstance(rows, RowReader) else points
@@ -310,3 +323,8 @@ def relations(r: np.ndarray, w: np.ndarray, leaf_of: np.ndarray, parent: np.ndar
     """Step 4 from the picks of step 2: the nodes that receive mass (ascending) and how much,
     summed per leaf in point order, then per node in leaf order."""
     return _kernels().relations(np.asarray(r), np.asarray(w), leaf_of, parent, node_at_root)
+
+
+def find_nodes(leaves: np.ndarray, parent: np.ndarray, node_at_root: np.ndarray) -> np.ndarray:
+    """The node of the group holding each leaf (a disjoint-set find, compressing paths)."""
+    return _kernels().find_nodes(leaves, parent, node_at_root)

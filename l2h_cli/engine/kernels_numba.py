@@ -72,9 +72,9 @@ def assign(block, deep):
     """(argmax, confidence, runner-up, share, first bad row or -1, kind: 1 NaN/+inf, 2 all -inf).
 
     The runner-up is the argmax of the other columns (-1 if they are all -inf) and the share is
-    its softmax probability among them: Step 2 (docs/algorithm.md) for the point when its cluster alone is
-    `low`, from the same exponentials as the confidence, unless it is more than `-deep` below
-    the max.
+    its softmax probability among them: step 2 of the algorithm for the point when its cluster
+    alone is `low`, from the same exponentials as the confidence, unless it is more than
+    `-deep` below the max.
     """
     n, k = block.shape
     a = np.empty(n, dtype=np.int64)
@@ -191,7 +191,8 @@ def _kept_top(row, keep):
 
 @njit(nogil=True, cache=True)
 def _pick_row(row, keep, terms):
-    """Step 2 (docs/algorithm.md) for one dense row: (r, w), or (-1, 0) when no kept logit is finite."""
+    """Step 2 of the algorithm for one dense row: (r, w), or (-1, 0) when no kept logit is
+    finite."""
     top, arg = _kept_top(row, keep)
     if arg < 0:
         return -1, 0.0
@@ -200,7 +201,7 @@ def _pick_row(row, keep, terms):
 
 @njit(nogil=True, cache=True)
 def restricted_pick(matrix, points, keep):
-    """Step 2 (docs/algorithm.md) for the rows `points` of an in-memory matrix: (r, w) per point."""
+    """Step 2 of the algorithm for the rows `points` of an in-memory matrix: (r, w) per point."""
     m = points.shape[0]
     r = np.empty(m, dtype=np.int32)
     w = np.empty(m)
@@ -464,15 +465,22 @@ def relations(r, w, leaf_of, parent, node_at_root):
             weights[m] = w[t]
             m += 1
     uniq, sums = _group_sums(leaves, weights)
-    nodes = np.empty(uniq.shape[0], dtype=np.int64)
-    for t in range(uniq.shape[0]):
-        root = uniq[t]
+    return _group_sums(find_nodes(uniq, parent, node_at_root), sums)
+
+
+@njit(nogil=True, cache=True)
+def find_nodes(leaves, parent, node_at_root):
+    """The node of the group holding each leaf, in the disjoint-set forest `parent`
+    (compressing the paths walked)."""
+    nodes = np.empty(leaves.shape[0], dtype=np.int64)
+    for t in range(leaves.shape[0]):
+        root = leaves[t]
         while parent[root] != root:
             root = parent[root]
-        leaf = uniq[t]
-        while parent[leaf] != root:  # path compression
+        leaf = leaves[t]
+        while parent[leaf] != root:
             nxt = parent[leaf]
             parent[leaf] = root
             leaf = nxt
         nodes[t] = node_at_root[root]
-    return _group_sums(nodes, sums)
+    return nodes

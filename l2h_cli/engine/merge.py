@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import L2HWarning
-from .kernels import EmptyHosts, relations, restricted_pick
+from .kernels import EmptyHosts, find_nodes, relations, restricted_pick
 from .parallel import BlockPool
 from .store import RowSource
 from ..trees.tree import Tree
@@ -62,15 +62,7 @@ class _Groups:
 
     def nodes_of(self, leaves: np.ndarray) -> np.ndarray:
         """The node of the group holding each leaf."""
-        parent = self.parent
-        roots = parent[leaves]
-        while True:
-            up = parent[roots]
-            if np.array_equal(up, roots):
-                break
-            roots = up
-        parent[leaves] = roots  # path compression
-        return self.node_at_root[roots]
+        return find_nodes(np.asarray(leaves, dtype=np.int64), self.parent, self.node_at_root)
 
     def leaves(self, node: int) -> np.ndarray:
         out = np.empty(self.n_leaves[node], dtype=np.int64)
@@ -176,9 +168,9 @@ class MergeLoop:
 
     def relations(self, groups: _Groups, leaves: Sequence[int]
                   ) -> tuple[np.ndarray, np.ndarray]:
-        """Steps 2-4 (docs/algorithm.md) for the group of `leaves`: the nodes that receive mass, ascending,
-        and the mass each receives (summed per cluster in point order, then per node in
-        cluster order)."""
+        """Steps 2-4 of the algorithm for the group of `leaves`: the nodes that receive mass,
+        ascending, and the mass each receives (summed per cluster in point order, then per node
+        in cluster order)."""
         cols = self.columns[np.asarray(leaves)]
         if len(cols) == 1 and self.runner_up is not None:
             points = self.store.points(cols)
@@ -188,7 +180,7 @@ class MergeLoop:
         return relations(r, w, self.leaf_of, groups.parent, groups.node_at_root)
 
     def picks(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Step 2 (docs/algorithm.md) for the points whose argmax is in `cols`, restricted to the other
+        """Step 2 of the algorithm for the points whose argmax is in `cols`, restricted to the other
         columns: (r, w) per point, by cluster in the order of `cols`, then by row index."""
         self.keep[cols] = False
         try:

@@ -18,12 +18,11 @@ from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 from ..trees.tree import Tree
 
 
-def contingency(groups: np.ndarray, labels: np.ndarray, n_groups: int, n_labels: int,
-                weights: np.ndarray | None = None) -> np.ndarray:
-    """counts[g, y] = number of points (or the sum of `weights`) in group g with label y."""
-    flat = np.bincount(groups.astype(np.int64) * n_labels + labels, weights=weights,
-                       minlength=n_groups * n_labels)
-    return flat.astype(np.int64).reshape(n_groups, n_labels)
+def contingency(groups: np.ndarray, labels: np.ndarray, n_groups: int, n_labels: int
+                ) -> np.ndarray:
+    """counts[g, y] = number of points in group g with label y."""
+    flat = np.bincount(groups.astype(np.int64) * n_labels + labels, minlength=n_groups * n_labels)
+    return flat.reshape(n_groups, n_labels)
 
 
 def _parts(cont: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
