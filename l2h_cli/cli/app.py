@@ -577,8 +577,10 @@ def show(
       l2h show tree.json test.npy --labels y.npy --depth 3
     """
     from rich.console import Console
+    from rich.text import Text
 
-    from ..views.show import render_text
+    from ..views.layout import node_stats
+    from ..views.show import text_lines
     from ..trees.treeio import load_tree
 
     with guarded():
@@ -590,12 +592,13 @@ def show(
             # Show the evaluated points, so sizes and purities describe the same points.
             the_tree.sizes = counts.sum(axis=1)
             the_tree.confidences = None
-        view = render_text(the_tree, counts, classes, max_lines=lines, depth=depth)
+        styles = {"name": "bold", "count": "cyan", "dim": "dim", "": ""}
         terminal = Console(highlight=False)
         out = Console(highlight=False, file=io.StringIO(), force_terminal=terminal.is_terminal,
-                      no_color=not terminal.is_terminal,
-                      width=terminal.width if terminal.is_terminal else 200)
-        out.print(view)
+                      no_color=not terminal.is_terminal, soft_wrap=True)
+        for line in text_lines(the_tree, node_stats(the_tree, counts), classes,
+                               max_lines=lines, depth=depth):
+            out.print(Text.assemble(*((text, styles[style]) for text, style in line)))
         write_stdout(lambda fh: fh.write(out.file.getvalue().encode()))
 
 
@@ -614,7 +617,11 @@ def render(
     labels: List[str] = LABELS_OPT,
     names: Optional[Path] = NAMES_OPT,
     layout: str = typer.Option("auto", "--layout", metavar="NAME",
-                               help="auto (circular past 150 leaves), rectangular or circular."),
+                               help="auto (circular past 150 tips), rectangular or circular."),
+    max_leaves: str = typer.Option("100", "--max-leaves", metavar="N|all",
+                                   help="Figures: cut the tree to at most N tips, each "
+                                        "subtree below the cut drawn as one triangle; "
+                                        "'all' draws every leaf."),
     title: Optional[str] = typer.Option(None, "--title", metavar="TEXT",
                                         help="Title of the HTML page."),
     dataset: Optional[str] = DATASET_OPT,
@@ -626,16 +633,23 @@ def render(
 ) -> None:
     """Draw the tree: a dendrogram figure, or an interactive page that works offline.
 
+    Figures show at most --max-leaves tips (100): each subtree below that cut is one
+    triangle, labelled with its size and its biggest leaves.
+
     \b
     Examples:
       l2h render tree.json -o tree.png -o tree.html
       l2h render tree.json --color-by groups.txt -o tree.svg --layout circular
+      l2h render tree.json --max-leaves all --layout rectangular -o every_leaf.pdf
     """
     from ..trees.treeio import load_tree
 
     with guarded():
         if layout not in ("auto", "rectangular", "circular"):
             raise UsageError(f"--layout must be auto, rectangular or circular, not {layout!r}")
+        if max_leaves != "all" and not (max_leaves.isdigit() and int(max_leaves) >= 2):
+            raise UsageError(f"--max-leaves must be a number of at least 2, or all, "
+                             f"not {max_leaves!r}")
         formats = [format_of(path, "pictures") for path in output]
         if any(f != "html" for f in formats):
             from ..views.render_plot import _pyplot
@@ -652,20 +666,21 @@ def render(
         counts = classes = None
         if logits is not None:
             counts, classes = _leaf_label_counts(the_tree, logits, labels, _source(locals()))
+        from ..views.layout import node_stats
+        stats = node_stats(the_tree, counts)
         with outs:
             for path, fmt in zip(output, formats):
                 if fmt == "html":
                     from ..views.render_html import page
-                    text = page(the_tree, title or os.path.basename(tree), groups, counts,
+                    text = page(the_tree, stats, title or os.path.basename(tree), groups,
                                 classes)
                     outs.write(path, lambda fh, text=text: fh.write(text.encode("utf-8")))
                 else:
-                    from ..views.layout import node_stats
                     from ..views.render_plot import render_figure
-                    purity = node_stats(the_tree, counts).purity if counts is not None else None
                     circular = None if layout == "auto" else layout == "circular"
                     outs.write(path, lambda fh, fmt=fmt: render_figure(
-                        the_tree, fh, fmt, groups, purity, circular))
+                        the_tree, fh, fmt, stats, groups, classes, circular,
+                        None if max_leaves == "all" else int(max_leaves)))
         info(f"wrote {', '.join(output)}")
 
 

@@ -1,12 +1,14 @@
-"""Per-node statistics and drawing positions of a tree, shared by `show` and `render`.
+"""Per-node statistics, which nodes to open, and drawing positions: shared by `show`, the
+figures and the page.
 
-Leaves are placed left to right in depth-first order (so every subtree is a contiguous run),
-internal nodes at their height above the mean position of their children. Nothing here
-recurses, so 10,000-deep chains lay out fine.
+A big tree is shown collapsed: some internal nodes are "open" (their children are drawn) and
+the rest stand for their whole subtree as one tip. Nothing here recurses, so 100,000-deep chains
+lay out fine.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +45,74 @@ def node_stats(tree: Tree, label_counts: np.ndarray | None = None) -> NodeStats:
     return NodeStats(n_leaves, points, conf, purity, majority)
 
 
+def open_nodes(tree: Tree, max_rows: int, by: str = "size", rows: str = "tips") -> set[int]:
+    """The internal nodes to open so that the view stays within `max_rows` rows.
+
+    `by="size"` opens the nodes with the most leaves first (for browsing); `by="merge"` opens
+    the last merges first, so the tips are the groups of a cut, as scipy's
+    ``dendrogram(truncate_mode="lastp")`` shows them. `rows="tips"` counts the tips (a node
+    with c children adds c - 1), `rows="lines"` every node shown (it adds c).
+
+    >>> t = Tree(4, [(0, 1), (2, 3), (4, 5)], [1.0, 2.0, 3.0])
+    >>> sorted(open_nodes(t, 2, by="merge")), sorted(open_nodes(t, 3, by="merge"))
+    ([6], [5, 6])
+    """
+    k = tree.n_leaves
+    if tree.n_nodes == 1:
+        return set()
+    priority = -tree.leaf_counts() if by == "size" else -np.arange(tree.n_nodes)
+    extra = 1 if rows == "tips" else 0
+    opened: set[int] = set()
+    heap = [(priority[tree.root], tree.root)]
+    shown = 1
+    while heap:
+        _, node = heapq.heappop(heap)
+        kids = tree.children[node - k]
+        if shown + len(kids) - extra > max_rows:
+            break
+        opened.add(node)
+        shown += len(kids) - extra
+        for c in kids:
+            if c >= k:
+                heapq.heappush(heap, (priority[c], c))
+    return opened
+
+
+def open_to_depth(tree: Tree, depth: int) -> set[int]:
+    """The internal nodes less than `depth` edges below the root."""
+    depths = tree.depths()
+    return {v for v in range(tree.n_leaves, tree.n_nodes) if depths[v] < depth}
+
+
+def visible_tips(tree: Tree, opened: set[int]) -> tuple[list[int], list[int]]:
+    """The tips (leaves and closed nodes) in drawing order, and the open nodes, children
+    before parents."""
+    k = tree.n_leaves
+    tips: list[int] = []
+    post: list[int] = []
+    stack = [(tree.root, False)]
+    while stack:
+        node, done = stack.pop()
+        if node < k or node not in opened:
+            tips.append(node)
+        elif done:
+            post.append(node)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in reversed(tree.children[node - k]))
+    return tips, post
+
+
+def top_leaves(tree: Tree, node: int, count: int) -> list[int]:
+    """The `count` leaves of `node` with the most points (its first leaves when sizes are
+    unknown): what a collapsed subtree is labelled with."""
+    if tree.sizes is None:
+        return tree.first_leaves(node, count)
+    leaves = np.asarray(tree.leaves_of(node))
+    sizes = np.asarray(tree.sizes)[leaves]
+    return leaves[np.argsort(-sizes, kind="stable")[:count]].tolist()
+
+
 def subtree_colors(tree: Tree, leaf_colors: list[str | None]) -> list[str | None]:
     """Per node, the colour its leaves all share, or None when they differ."""
     colors = list(leaf_colors) + [None] * len(tree.children)
@@ -50,15 +120,3 @@ def subtree_colors(tree: Tree, leaf_colors: list[str | None]) -> list[str | None
         kids = {colors[c] for c in ch}
         colors[tree.n_leaves + t] = kids.pop() if len(kids) == 1 else None
     return colors
-
-
-def positions(tree: Tree) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    """x (leaf slot, 0..K-1 for leaves) and y (height) of every node, and the leaf order."""
-    k = tree.n_leaves
-    order = tree.leaves_of(tree.root)
-    x = np.zeros(tree.n_nodes)
-    x[order] = np.arange(k)
-    y = np.concatenate([np.zeros(k), tree.heights])
-    for t, ch in enumerate(tree.children):
-        x[k + t] = np.mean([x[c] for c in ch])
-    return x, y, order
