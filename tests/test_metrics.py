@@ -9,7 +9,6 @@ from sklearn import metrics as skm
 
 from l2h_cli.evaluation.evaluate import evaluate_level
 from l2h_cli.evaluation.labels import Labels
-from l2h_cli.evaluation.metrics import contingency
 from l2h_cli.trees.tree import Tree
 
 
@@ -196,11 +195,6 @@ def test_perfect_hierarchy_scores_perfectly():
     assert got["lhd"] == pytest.approx(math.log(2) / math.log(4))
 
 
-def test_contingency_counts():
-    cont = contingency(np.array([0, 0, 1, 2]), np.array([1, 1, 0, 1]), 3, 2)
-    assert cont.tolist() == [[0, 2], [1, 0], [0, 1]]
-
-
 def test_sparse_tables_give_the_dense_flat_metrics():
     from scipy import sparse
 
@@ -214,3 +208,22 @@ def test_sparse_tables_give_the_dense_flat_metrics():
         table = sparse.csr_matrix(dense)
         for metric in (acc, ari, nmi):
             assert metric(table) == pytest.approx(metric(dense), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_node_majority_matches_counting_every_node(seed):
+    """Per-node majority label and purity from small-to-large tables equal a dense count of
+    every node's points (the views use them for purity at any number of labels)."""
+    from l2h_cli.evaluation.metrics import LeafCounts, node_majority
+
+    rng = np.random.default_rng(seed)
+    k, c = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+    tree = random_tree(rng, k, max_arity=int(rng.integers(2, 4)))
+    n = int(rng.integers(0, 300))
+    leaf, y = rng.integers(0, k, n), rng.integers(0, c, n)
+    total, label, best = node_majority(tree, LeafCounts.of(leaf, y, k, c))
+    for node in range(tree.n_nodes):
+        under = np.isin(leaf, tree.leaves_of(node))
+        dense = np.bincount(y[under], minlength=c)
+        assert total[node] == under.sum() and best[node] == dense.max()
+        assert (label[node] == -1) if not under.any() else dense[label[node]] == dense.max()

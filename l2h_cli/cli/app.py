@@ -590,7 +590,8 @@ def show(
         if logits is not None:
             counts, classes = _leaf_label_counts(the_tree, logits, labels, _source(locals()))
             # Show the evaluated points, so sizes and purities describe the same points.
-            the_tree.sizes = counts.sum(axis=1)
+            the_tree.sizes = np.bincount(counts.leaf, weights=counts.count,
+                                         minlength=the_tree.n_leaves).astype(np.int64)
             the_tree.confidences = None
         styles = {"name": "bold", "count": "cyan", "dim": "dim", "": ""}
         terminal = Console(highlight=False)

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InputError
 from ..engine.kernels import argmax_rows
 from .labels import Labels
-from .metrics import (LeafCounts, acc, ari, contingency, dendrogram_purity, leaf_purity,
+from .metrics import (LeafCounts, acc, ari, dendrogram_purity, leaf_purity,
                       least_hierarchical_distance, nmi)
 from ..readers import LogitReader
 from ..trees.tree import Tree
@@ -59,22 +59,19 @@ def point_leaves(reader: LogitReader, tree: Tree, progress: Progress | None = No
     return np.concatenate(list(leaf_blocks(reader, tree, progress=progress)))
 
 
-def leaf_label_counts(point_leaf: np.ndarray, labels: Labels, n_leaves: int) -> np.ndarray:
-    """counts[leaf, y]: labelled points at each leaf."""
+def leaf_label_counts(point_leaf: np.ndarray, labels: Labels, n_leaves: int) -> LeafCounts:
+    """Labelled points at each leaf, as a sparse table."""
     if len(labels.codes) != len(point_leaf):
         raise InputError(f"{labels.source}: {len(labels.codes)} labels for "
                          f"{len(point_leaf)} points")
-    return contingency(point_leaf, labels.codes, n_leaves, labels.n_classes)
+    return LeafCounts.of(point_leaf, labels.codes, n_leaves, labels.n_classes)
 
 
 def evaluate_level(tree: Tree, point_leaf: np.ndarray, labels: Labels) -> dict[str, Any]:
     """All metrics for one label level; the flat ones on the cut with C groups (or the leaves
     when the tree has fewer than C)."""
     k, c = tree.n_leaves, labels.n_classes
-    if len(labels.codes) != len(point_leaf):
-        raise InputError(f"{labels.source}: {len(labels.codes)} labels for "
-                         f"{len(point_leaf)} points")
-    counts = LeafCounts.of(point_leaf, labels.codes, k, c)
+    counts = leaf_label_counts(point_leaf, labels, k)
     cut_k = min(c, k)
     groups = tree.cut(cut_k)
     n_groups = int(groups.max()) + 1

@@ -8,7 +8,7 @@ The flat metrics follow scikit-learn's conventions, including its special cases.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from scipy import sparse
@@ -16,13 +16,6 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from ..trees.tree import Tree
-
-
-def contingency(groups: np.ndarray, labels: np.ndarray, n_groups: int, n_labels: int
-                ) -> np.ndarray:
-    """counts[g, y] = number of points in group g with label y."""
-    flat = np.bincount(groups.astype(np.int64) * n_labels + labels, minlength=n_groups * n_labels)
-    return flat.reshape(n_groups, n_labels)
 
 
 def _parts(cont: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -162,46 +155,86 @@ def leaf_purity(counts: LeafCounts) -> float:
     return float(top.sum() / total)
 
 
-def dendrogram_purity(tree: Tree, counts: LeafCounts) -> float:
-    """Mean over same-label pairs of the purity of their lowest common ancestor for that label.
+def merged_label_tables(tree: Tree, counts: LeafCounts
+                        ) -> Iterator[tuple[int, int | None, dict[int, int], dict[int, int]]]:
+    """Per node, leaves first and then the merges in order: `(node, child, table, parts)`,
+    where `table` maps each label to the node's count, `child` is the child whose table was
+    reused (None for a leaf), and `parts` holds, for the labels whose count changed at this
+    node, the sum of the squares of the counts that met there (a leaf's points count as parts
+    of one). Tables are merged small-to-large, so the work follows the (leaf, label) pairs that
+    occur, never leaves x labels; each table is only valid until the next item.
 
-    Per node, the pairs it is the lca of are counted from label counts merged small-to-large
-    (the larger child's table is reused), so the work follows the (leaf, label) pairs that
-    occur, never leaves x labels. NaN when no two points share a label.
+    >>> t = Tree(3, [(0, 1), (3, 2)], [1.0, 2.0])
+    >>> c = LeafCounts.of(np.array([0, 0, 1, 2]), np.array([5, 5, 5, 6]), 3, 7)
+    >>> [(v, dict(tab), parts) for v, _, tab, parts in merged_label_tables(t, c)][3:]
+    [(3, {5: 3}, {5: 5}), (4, {5: 3, 6: 1}, {6: 1})]
     """
     k = tree.n_leaves
-    sizes = tree.node_sums(np.bincount(counts.leaf, weights=counts.count, minlength=k))
     tables: list[dict[int, int] | None] = [{} for _ in range(k)]
     tables += [None] * len(tree.children)
-    pair_sum = purity_sum = 0.0
     for leaf, label, c in zip(counts.leaf.tolist(), counts.label.tolist(),
                               counts.count.tolist()):
         tables[leaf][label] = c
-        pairs = c * (c - 1) / 2
-        pair_sum += pairs
-        purity_sum += pairs * c / sizes[leaf]
+    for leaf in range(k):
+        yield leaf, None, tables[leaf], dict(tables[leaf])
     for t, children in enumerate(tree.children):
         node = k + t
         big = max(children, key=lambda ch: len(tables[ch]))
         table = tables[big]
-        squares: dict[int, int] = {}
+        parts: dict[int, int] = {}
         for child in children:
             if child == big:
                 continue
             for label, c in tables[child].items():
-                if label not in squares:
+                if label not in parts:
                     before = table.get(label, 0)
-                    squares[label] = before * before
-                squares[label] += c * c
+                    parts[label] = before * before
+                parts[label] += c * c
                 table[label] = table.get(label, 0) + c
             tables[child] = None
-        for label, square in squares.items():
+        tables[node], tables[big] = table, None
+        yield node, big, table, parts
+
+
+def dendrogram_purity(tree: Tree, counts: LeafCounts) -> float:
+    """Mean over same-label pairs of the purity of their lowest common ancestor for that label.
+
+    Per node, the pairs it is the lca of are the pairs between the counts that met there:
+    (count^2 - sum of the parts' squares) / 2. NaN when no two points share a label.
+    """
+    k = tree.n_leaves
+    sizes = tree.node_sums(np.bincount(counts.leaf, weights=counts.count, minlength=k))
+    pair_sum = purity_sum = 0.0
+    for node, _, table, parts in merged_label_tables(tree, counts):
+        for label, square in parts.items():
             c = table[label]
             pairs = (c * c - square) / 2
             pair_sum += pairs
             purity_sum += pairs * c / sizes[node]
-        tables[node], tables[big] = table, None
     return purity_sum / pair_sum if pair_sum else float("nan")
+
+
+def node_majority(tree: Tree, counts: LeafCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per node: labelled points, its most frequent label (-1 with none) and that label's count.
+    Ties go to the smaller label at a leaf and to the larger child's label above.
+
+    >>> t = Tree(3, [(0, 1), (3, 2)], [1.0, 2.0])
+    >>> c = LeafCounts.of(np.array([0, 0, 1, 2, 2, 2]), np.array([5, 5, 6, 6, 6, 6]), 3, 7)
+    >>> [a.tolist() for a in node_majority(t, c)]
+    [[2, 1, 3, 3, 6], [5, 6, 6, 5, 6], [2, 1, 3, 2, 4]]
+    """
+    n = tree.n_nodes
+    total = tree.node_sums(np.bincount(counts.leaf, weights=counts.count,
+                                       minlength=tree.n_leaves)).astype(np.int64)
+    label = np.full(n, -1, dtype=np.int64)
+    best = np.zeros(n, dtype=np.int64)
+    for node, child, table, parts in merged_label_tables(tree, counts):
+        if child is not None:
+            label[node], best[node] = label[child], best[child]
+        for y in sorted(parts):
+            if table[y] > best[node]:
+                label[node], best[node] = y, table[y]
+    return total, label, best
 
 
 def tree_diameter(tree: Tree) -> int:

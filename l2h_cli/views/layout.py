@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..evaluation.metrics import LeafCounts, node_majority
 from ..trees.tree import Tree
 
 
@@ -25,8 +26,9 @@ class NodeStats:
     majority: np.ndarray | None   # per node: index of that label
 
 
-def node_stats(tree: Tree, label_counts: np.ndarray | None = None) -> NodeStats:
-    """`label_counts[leaf, y]`: labelled points per leaf, for purity (optional)."""
+def node_stats(tree: Tree, label_counts: LeafCounts | None = None) -> NodeStats:
+    """Leaves, points, mean confidence per node, and with `label_counts` (labelled points per
+    leaf, sparse) purity and majority label, without a nodes x labels table."""
     n_leaves = tree.leaf_counts()
     points = conf = None
     if tree.sizes is not None:
@@ -37,11 +39,9 @@ def node_stats(tree: Tree, label_counts: np.ndarray | None = None) -> NodeStats:
                 conf = np.where(points > 0, conf_mass / points, np.nan)
     purity = majority = None
     if label_counts is not None:
-        counts = tree.node_sums(label_counts)
-        totals = counts.sum(axis=1)
-        majority = counts.argmax(axis=1)
+        totals, majority, best = node_majority(tree, label_counts)
         with np.errstate(invalid="ignore", divide="ignore"):
-            purity = np.where(totals > 0, counts.max(axis=1) / totals, np.nan)
+            purity = np.where(totals > 0, best / totals, np.nan)
     return NodeStats(n_leaves, points, conf, purity, majority)
 
 
