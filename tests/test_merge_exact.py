@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from l2h_cli import build_hierarchy
-from l2h_cli.engine import kernels
+from l2h_cli.engine import kernels, merge
 from reference import merges_as_leaves, reference_l2h
 
 SETTINGS = settings(max_examples=60, deadline=None,
@@ -76,12 +76,14 @@ def test_npy_file_input_reread_or_spilled_gives_the_reference_merges(tmp_path_fa
     assert got == reference_l2h(z)
 
 
-@pytest.fixture(params=["numpy", "numba"], autouse=True)
+@pytest.fixture(params=["numpy", "numba", "numba-float64"], autouse=True)
 def kernel_backend(request, monkeypatch):
-    """Every test here runs on the NumPy kernels and, when installed, the compiled ones."""
-    if request.param == "numba" and kernels._compiled is None:
+    """Every test here runs on the NumPy kernels and, when installed, the compiled ones: with
+    the certified float32 steps (the default) and in float64 throughout."""
+    if request.param != "numpy" and kernels._compiled is None:
         pytest.skip("numba is not installed")
-    monkeypatch.setattr(kernels, "BACKEND", request.param)
+    monkeypatch.setattr(kernels, "BACKEND", request.param.split("-")[0])
+    monkeypatch.setattr(merge, "FAST_ARITHMETIC", request.param == "numba")
     return request.param
 
 
@@ -190,6 +192,8 @@ def test_compiled_kept_max_picks_the_first_of_equal_values(dtype, kernel_backend
 def test_margins_and_shares_match_an_independent_float64_computation(z):
     stats = []
     reference_l2h(z, stats=stats)
+    # The fast steps' shares are within FAST_ERROR; this compares float64 with float64.
+    merge.FAST_ARITHMETIC = False
     tree = build_hierarchy(z, workers=1)
     got = np.column_stack([tree.merge_stats[k] for k in ("margin_low", "margin_best",
                                                           "strength", "runner_up_share")])

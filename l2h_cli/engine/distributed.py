@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import InputError, UsageError
-from .kernels import first_pass, restricted_pick, sparse_fields
+from .kernels import fast_applies, first_pass, restricted_pick, sparse_fields
 from .merge import MergeLoop, Progress
 from ..formats import extensions
 from ..readers import open_logits
@@ -97,17 +97,18 @@ class Bucket:
         i = int(np.searchsorted(self.clusters, c))
         return slice(int(self.starts[i]), int(self.stops[i]))
 
-    def picks(self, cols: np.ndarray, keep_absent: np.ndarray) -> dict[int, tuple]:
+    def picks(self, cols: np.ndarray, keep_absent: np.ndarray, fast: bool
+              ) -> tuple[dict[int, tuple], bool]:
         """Step 2 of the algorithm for this shard's points of each cluster in `cols`: (r, w)
-        per point."""
+        per point; and whether the w are the fast ones (MergeLoop.picks)."""
         keep = keep_absent.copy()
         keep[cols] = False
         out = {}
         for c in cols:
             if c in self.clusters:
                 part = self.rows[self._slice(int(c))]
-                out[int(c)] = restricted_pick(part, np.arange(len(part)), keep)
-        return out
+                out[int(c)] = restricted_pick(part, np.arange(len(part)), keep, fast)
+        return out, fast and fast_applies(self.rows.dtype)
 
     def host_sums(self, wanted_cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per cluster of this shard (ascending), the probability its points give each of
@@ -162,19 +163,22 @@ class DaskMergeLoop(MergeLoop):
         self.tasks = 0
         self.steps = 0
 
-    def picks(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def picks(self, cols: np.ndarray, fast: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, bool]:
         wanted = [(s, b) for s, (b, held) in enumerate(zip(self.buckets, self.shard_clusters))
                   if np.isin(cols, held).any()]
-        futures = [self.client.submit(Bucket.picks, b, cols, self.keep, pure=False)
+        futures = [self.client.submit(Bucket.picks, b, cols, self.keep, fast, pure=False)
                    for _, b in wanted]
         self.tasks += len(futures)
         self.steps += 1
         results = self.client.gather(futures)
-        parts = [res[int(c)] for c in cols for res in results if int(c) in res]
+        approximate = any(approx for _, approx in results)
+        parts = [res[int(c)] for c in cols for res, _ in results if int(c) in res]
         self.bytes_moved += sum(r.nbytes + w.nbytes for r, w in parts)
         if not parts:
-            return np.empty(0, np.int32), np.empty(0)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            return np.empty(0, np.int32), np.empty(0), approximate
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                approximate)
 
     def empty_hosts(self, wanted: np.ndarray, occupied: np.ndarray) -> np.ndarray:
         host = np.full(len(wanted), occupied[0], dtype=np.int64)

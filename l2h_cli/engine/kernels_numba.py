@@ -5,6 +5,10 @@ written out: Cody-Waite reduction by ln 2, a degree-13 polynomial evaluated by E
 and the power of two assembled from integer bits, so LLVM vectorises it. It agrees with libm
 to about one ulp. Sums of exponentials stay in float64, shifted by the (restricted) row max,
 which is found with an integer max over keys that order like the floats.
+
+For float32 rows, step 2 can also run in certified float32 (`fast`): a float32 exp at twice
+the vector width, summed in float64, within kernels.FAST_ERROR of the float64 result per point; the
+merge loop redoes in float64 any step whose decision that bound does not settle.
 """
 
 from __future__ import annotations
@@ -43,6 +47,48 @@ def _exp(x):
     p = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + (r4 * r4) * ((a4 + r2 * a5) + r4 * a6)
     # 2**k from its bits: k sits in the low bits of t.
     return p * _int_as_float((np.int64(_float_bits(t)) - _SHIFTER_BITS + 1023) << 52)
+
+
+_F32 = np.float32
+_LOG2E32 = _F32(_LOG2E)
+_SHIFTER32 = _F32(12582912.0)  # 1.5 * 2**23
+_SHIFTER32_BITS = int(np.float32(12582912.0).view(np.int32))
+_LN2_HI32 = _F32(0.693359375)   # 8 significant bits: k * _LN2_HI32 is exact for |k| < 2**16
+_LN2_LO32 = _F32(-2.12194440e-4)
+_C32 = tuple(_F32(c) for c in _C[:8])
+# exp(-87) = 1.6e-38 is still a normal float32; below, terms are dropped (each < 2e-38 next to
+# the 1.0 every shifted sum holds).
+_FLOOR32 = _F32(-87.0)
+
+
+@njit(fastmath={"contract"}, inline="always")
+def _exp32(x):
+    """exp(x) in float32 for _FLOOR32 <= x <= 0: Cody-Waite reduction and a degree-7
+    polynomial, vectorised at twice the width of _exp."""
+    t = x * _LOG2E32 + _SHIFTER32
+    k = t - _SHIFTER32
+    r = (x - k * _LN2_HI32) - k * _LN2_LO32
+    r2 = r * r
+    p = ((_C32[0] + r * _C32[1]) + r2 * (_C32[2] + r * _C32[3])
+         + (r2 * r2) * ((_C32[4] + r * _C32[5]) + r2 * (_C32[6] + r * _C32[7])))
+    bits = np.int32(np.int32(_float_bits(t)) - np.int32(_SHIFTER32_BITS) + np.int32(127))
+    return p * _int_as_float(np.int32(bits << np.int32(23)))
+
+
+@njit(fastmath={"contract", "reassoc"}, nogil=True, cache=True)
+def _sum_exp32(row, shift, keep, terms):
+    """_sum_exp for a float32 row, in float32 exponentials summed in float64 (terms float32);
+    within kernels.FAST_ERROR of _sum_exp."""
+    top = _F32(shift)
+    for j in range(row.shape[0]):
+        x = row[j] - top
+        live = keep[j] and x > _FLOOR32
+        e = _exp32(max(x, _FLOOR32))
+        terms[j] = e if live else _F32(0.0)
+    s = 0.0
+    for j in range(terms.shape[0]):
+        s += np.float64(terms[j])
+    return s
 
 
 @njit(fastmath={"contract"}, nogil=True, cache=True)
@@ -127,13 +173,14 @@ def _float_bits(typingctx, x):
 
 @intrinsic
 def _int_as_float(typingctx, x):
-    """The float64 whose bits are the int64 x."""
-    if x != types.int64:
+    """The float64 whose bits are the int64 x, or the float32 of an int32."""
+    width = {types.int64: types.float64, types.int32: types.float32}.get(x)
+    if width is None:
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-    return types.float64(x), codegen
+        return builder.bitcast(args[0], context.get_value_type(width))
+    return width(x), codegen
 
 
 _NO_KEY = np.int64(-2**63)
@@ -190,24 +237,27 @@ def _kept_top(row, keep):
 
 
 @njit(nogil=True, cache=True)
-def _pick_row(row, keep, terms):
+def _pick_row(row, keep, terms, terms32, fast):
     """Step 2 of the algorithm for one dense row: (r, w), or (-1, 0) when no kept logit is
-    finite."""
+    finite. `fast` (float32 rows): w from _sum_exp32."""
     top, arg = _kept_top(row, keep)
     if arg < 0:
         return -1, 0.0
+    if fast and row.itemsize == 4:
+        return arg, 1.0 / _sum_exp32(row, top, keep, terms32)
     return arg, 1.0 / _sum_exp(row, top, keep, terms)
 
 
 @njit(nogil=True, cache=True)
-def restricted_pick(matrix, points, keep):
+def restricted_pick(matrix, points, keep, fast):
     """Step 2 of the algorithm for the rows `points` of an in-memory matrix: (r, w) per point."""
     m = points.shape[0]
     r = np.empty(m, dtype=np.int32)
     w = np.empty(m)
     terms = np.empty(matrix.shape[1])
+    terms32 = np.empty(matrix.shape[1], dtype=np.float32)
     for t in range(m):
-        r[t], w[t] = _pick_row(matrix[points[t]], keep, terms)
+        r[t], w[t] = _pick_row(matrix[points[t]], keep, terms, terms32, fast)
     return r, w
 
 
@@ -216,7 +266,7 @@ _pread = types.ExternalFunction("pread", types.intp(types.int32, types.voidptr, 
 
 
 @njit(nogil=True, cache=True)
-def restricted_pick_file(fd, offset, positions, keep, buf):
+def restricted_pick_file(fd, offset, positions, keep, buf, fast):
     """restricted_pick over rows of a raw file at `positions`: each run of consecutive
     positions (up to the rows of `buf`) is read with one pread and used while it is still in
     cache. Returns (r, w, 0), or (r, w, -1) when a read fails or comes up short."""
@@ -226,6 +276,7 @@ def restricted_pick_file(fd, offset, positions, keep, buf):
     r = np.full(n, -1, dtype=np.int32)
     w = np.zeros(n)
     terms = np.empty(k)
+    terms32 = np.empty(k, dtype=np.float32)
     i = 0
     while i < n:
         j = i + 1
@@ -240,7 +291,7 @@ def restricted_pick_file(fd, offset, positions, keep, buf):
                 return r, w, -1
             got += step
         for t in range(j - i):
-            r[i + t], w[i + t] = _pick_row(buf[t], keep, terms)
+            r[i + t], w[i + t] = _pick_row(buf[t], keep, terms, terms32, fast)
         i = j
     return r, w, 0
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import warnings
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..errors import L2HWarning
-from .kernels import EmptyHosts, find_nodes, relations, restricted_pick
+from .kernels import (FAST_ERROR, EmptyHosts, fast_applies, find_nodes, relations,
+                      restricted_pick)
 from .parallel import BlockPool
 from .store import RowSource
 from ..trees.tree import Tree
@@ -25,6 +27,16 @@ AGGREGATES = ("sum", "mean", "min", "max")
 STRATEGIES = ("lowest", "all-pairs")
 
 Progress = Callable[[str, int, int], None]
+
+#: Step 2 in certified float32 where the rows are float32 (kernels.fast_applies); a step
+#: whose best group the error bound does not settle is redone in float64, so the merges are
+#: those of float64 arithmetic. False (L2H_ARITHMETIC=float64): every step in float64, and
+#: the recorded shares are float64's to the last bits (the tests run both).
+FAST_ARITHMETIC = os.environ.get("L2H_ARITHMETIC") != "float64"
+
+#: A fast step settles its best group when the top relation leads the runner-up by more than
+#: this share of itself: both carry at most FAST_ERROR relative error, plus float64's own.
+SETTLED = 3 * FAST_ERROR
 
 #: A float64 times this is an exact integer (every float64 is a multiple of 2**-1074), so
 #: group sums of mean confidences are exact integers, rounded once when a score is read.
@@ -165,36 +177,42 @@ class MergeLoop:
         self.runner_up = runner_up
         self.conf = conf
         self.stats: dict[str, list[float]] = {key: [] for key in Tree.MERGE_STATS}
+        self.redone = 0  # fast steps done again in float64
 
-    def relations(self, groups: _Groups, leaves: Sequence[int]
-                  ) -> tuple[np.ndarray, np.ndarray]:
+    def relations(self, groups: _Groups, leaves: Sequence[int], fast: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Steps 2-4 of the algorithm for the group of `leaves`: the nodes that receive mass,
-        ascending, and the mass each receives (summed per cluster in point order, then per node
-        in cluster order)."""
+        ascending, the mass each receives (summed per cluster in point order, then per node
+        in cluster order), and whether it is approximate (see picks)."""
         cols = self.columns[np.asarray(leaves)]
         if len(cols) == 1 and self.runner_up is not None:
             points = self.store.points(cols)
-            r, w = self.runner_up[0][points], self.runner_up[1][points]
+            r, w, approximate = self.runner_up[0][points], self.runner_up[1][points], False
         else:
-            r, w = self.picks(cols)
-        return relations(r, w, self.leaf_of, groups.parent, groups.node_at_root)
+            r, w, approximate = self.picks(cols, fast)
+        return (*relations(r, w, self.leaf_of, groups.parent, groups.node_at_root),
+                approximate)
 
-    def picks(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def picks(self, cols: np.ndarray, fast: bool = False
+              ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Step 2 of the algorithm for the points whose argmax is in `cols`, restricted to the other
-        columns: (r, w) per point, by cluster in the order of `cols`, then by row index."""
+        columns: (r, w) per point, by cluster in the order of `cols`, then by row index; and
+        whether the w are the fast ones (each within FAST_ERROR of float64's, relative)."""
         self.keep[cols] = False
         try:
             rows = self.store.rows
             blocks = list(self.store.blocks(cols, self.block_rows))
             # One block (most steps) runs here: a thread hand-off costs more than it.
-            parts = [restricted_pick(rows, blocks[0], self.keep)] if len(blocks) == 1 \
-                else list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep),
+            parts = [restricted_pick(rows, blocks[0], self.keep, fast)] if len(blocks) == 1 \
+                else list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep, fast),
                                         blocks))
         finally:
             self.keep[cols] = True
+        approximate = fast and fast_applies(rows.dtype)
         if not parts:
-            return np.empty(0, np.int32), np.empty(0)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            return np.empty(0, np.int32), np.empty(0), approximate
+        return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                approximate)
 
     def run(self, aggregate: str = "sum", strategy: str = "lowest") -> list[tuple[int, int]]:
         if aggregate not in AGGREGATES:
@@ -263,26 +281,34 @@ class MergeLoop:
             s1, low = top()
             heapq.heappop(heap)
             s2 = top()[0]
-            nodes, mass = self.relations(groups, groups.leaves(low))
-            if nodes.size:
-                rel = mass / groups.n_leaves[nodes]
-                j = int(np.argmax(rel))  # the first of equal maxima: the smallest node id
-                best = int(nodes[j])
-                # The runner-up relation; groups that receive nothing have a relation of 0.
-                top_rel, rel[j] = rel[j], -math.inf
-                r2 = max(rel.max(), 0.0 if groups.count - 1 > len(nodes) else -math.inf)
-                margin_best = (top_rel - r2) / abs(top_rel) if r2 > -math.inf else math.nan
-                strength = mass[j] / mass.sum()
-                # The runner-up group's share: 0 when it receives nothing.
-                runner_share = (mass[int(np.argmax(rel))] / mass.sum() if rel.max() > 0
-                                else 0.0) if r2 > -math.inf else math.nan
-            else:
-                best = groups.first_alive(low)
-                margin_best = strength = runner_share = math.nan
+            best, margin_best, strength, runner_share = self._best(groups, low)
             margin_low = (s2 - s1) / abs(s2) if s2 else math.nan
             node = self._record(groups, low, best, margin_low, margin_best, strength,
                                 runner_share)
             heapq.heappush(heap, (scores.score(node), node))
+
+    def _best(self, groups: _Groups, low: int) -> tuple[int, float, float, float]:
+        """Steps 2-4 for `low`: best, margin_best, strength, runner-up share. Fast arithmetic
+        first where it applies; in float64 again when its bound leaves best in doubt."""
+        leaves = groups.leaves(low)
+        nodes, mass, approximate = self.relations(groups, leaves, FAST_ARITHMETIC)
+        while True:
+            if not nodes.size:
+                return groups.first_alive(low), math.nan, math.nan, math.nan
+            rel = mass / groups.n_leaves[nodes]
+            j = int(np.argmax(rel))  # the first of equal maxima: the smallest node id
+            # The runner-up relation; groups that receive nothing have a relation of 0.
+            top_rel, rel[j] = rel[j], -math.inf
+            r2 = max(rel.max(), 0.0 if groups.count - 1 > len(nodes) else -math.inf)
+            if not (approximate and r2 > -math.inf and top_rel - r2 <= SETTLED * top_rel):
+                break
+            self.redone += 1
+            nodes, mass, approximate = self.relations(groups, leaves)
+        margin_best = (top_rel - r2) / abs(top_rel) if r2 > -math.inf else math.nan
+        # The runner-up group's share: 0 when it receives nothing.
+        runner_share = (mass[int(np.argmax(rel))] / mass.sum() if rel.max() > 0
+                        else 0.0) if r2 > -math.inf else math.nan
+        return int(nodes[j]), margin_best, mass[j] / mass.sum(), runner_share
 
     def _all_pairs(self, groups: _Groups) -> None:
         # given[slot(G), slot(H)] = mass the points of G give H; a new group takes the slot
@@ -291,7 +317,7 @@ class MergeLoop:
         given = np.zeros((len(slot), len(slot)))
 
         def fill_row(node: int) -> None:
-            nodes, mass = self.relations(groups, groups.leaves(node))
+            nodes, mass, _ = self.relations(groups, groups.leaves(node))
             given[slot[node]] = 0.0
             given[slot[node], [slot[int(v)] for v in nodes]] = mass
 
