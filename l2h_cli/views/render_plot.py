@@ -146,7 +146,9 @@ def render_figure(tree: Tree, path, fmt: str, stats: NodeStats,
         for seg in segments:
             (d0, s0), (d1, s1) = seg
             if d0 == d1:   # a node's span of its children: an arc
-                steps = np.linspace(s0, s1, max(2, int(abs(s1 - s0) * 8 / max(m / 100, 1)) + 2))
+                # Enough points for a smooth arc, never more than 200 however long it is.
+                n = min(200, int(abs(s1 - s0) * 8 / max(m / 100, 1)) + 2)
+                steps = np.linspace(s0, s1, n)
                 arcs.append(to_xy([(d0, s) for s in steps]))
             else:
                 arcs.append(to_xy(seg))
