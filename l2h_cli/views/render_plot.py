@@ -209,7 +209,8 @@ def render_figure(tree: Tree, path, fmt: str, stats: NodeStats,
                    f"{MIN_FONT:g} pt label; draw fewer tips to read them.")
     if legend:
         key.append("Colours: the groups of the legend; a subtree whose leaves all share a "
-                   "group is drawn in its colour.")
+                   "group is drawn in its colour, a triangle of mixed groups in its most "
+                   "common group's colour, paler.")
     key.append(axis_note)
     fig.text(0.04, 0.05 if circular else 0.9 / (rows_in + 1.6),
              "\n".join(textwrap.fill(line, 120) for line in key),
