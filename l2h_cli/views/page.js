@@ -2,7 +2,6 @@
 // tree of 21,843 leaves opened in full stays a few hundred elements and redraws per frame.
 (function () {
   "use strict";
-  const T0 = performance.now();
   const D = JSON.parse(document.getElementById("tree-data").textContent);
   const K = D.k, N = D.names.length, root = D.root;
   const kidStart = D.kid_start, kids = D.kids, heights = D.heights;
@@ -284,13 +283,13 @@
     });
   }
 
+  // For scripts and tests: the state, and the page's own actions.
   const api = {
-    firstDraw: null, scriptStart: T0, names: D.names, k: K,
+    firstDraw: null,  // ms after navigation
     get rows() { return tips.length; }, get rowPx() { return rowPx; },
     isOpen: v => !!opened[v], toggle, search, childrenOf, parentOf: v => parent[v],
     onPath: v => !!onPath[v],
     screenOf: v => { const r = stage.getBoundingClientRect(); return { x: r.left + sx(v), y: r.top + sy(v) }; },
-    openAll: () => { opened.fill(1); layout(); fit(); },
     zoomTo: px => { rowPx = px; request(); },
     drawNow: draw,
   };
