@@ -46,7 +46,7 @@ def _exp(x):
     a6 = _C[12] + r * _C[13]
     p = (a0 + r2 * a1) + r4 * (a2 + r2 * a3) + (r4 * r4) * ((a4 + r2 * a5) + r4 * a6)
     # 2**k from its bits: k sits in the low bits of t.
-    return p * _int_as_float((np.int64(_float_bits(t)) - _SHIFTER_BITS + 1023) << 52)
+    return p * _bitcast((np.int64(_bitcast(t)) - _SHIFTER_BITS + 1023) << 52)
 
 
 _F32 = np.float32
@@ -71,8 +71,8 @@ def _exp32(x):
     r2 = r * r
     p = ((_C32[0] + r * _C32[1]) + r2 * (_C32[2] + r * _C32[3])
          + (r2 * r2) * ((_C32[4] + r * _C32[5]) + r2 * (_C32[6] + r * _C32[7])))
-    bits = np.int32(np.int32(_float_bits(t)) - np.int32(_SHIFTER32_BITS) + np.int32(127))
-    return p * _int_as_float(np.int32(bits << np.int32(23)))
+    bits = np.int32(np.int32(_bitcast(t)) - np.int32(_SHIFTER32_BITS) + np.int32(127))
+    return p * _bitcast(np.int32(bits << np.int32(23)))
 
 
 @njit(fastmath={"contract", "reassoc"}, nogil=True, cache=True)
@@ -160,27 +160,17 @@ def assign(block, deep):
 
 
 @intrinsic
-def _float_bits(typingctx, x):
-    """The bits of a float32 or float64 as a signed integer of the same width."""
-    width = {types.float32: types.int32, types.float64: types.int64}.get(x)
-    if width is None:
+def _bitcast(typingctx, x):
+    """The same bits as the other kind of number of that width: a float32 or float64 as a
+    signed integer, an int32 or int64 as a float."""
+    other = {types.float32: types.int32, types.float64: types.int64,
+             types.int32: types.float32, types.int64: types.float64}.get(x)
+    if other is None:
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(width))
-    return width(x), codegen
-
-
-@intrinsic
-def _int_as_float(typingctx, x):
-    """The float64 whose bits are the int64 x, or the float32 of an int32."""
-    width = {types.int64: types.float64, types.int32: types.float32}.get(x)
-    if width is None:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(width))
-    return width(x), codegen
+        return builder.bitcast(args[0], context.get_value_type(other))
+    return other(x), codegen
 
 
 _NO_KEY = np.int64(-2**63)
@@ -193,14 +183,14 @@ _LOW32 = np.int64(2**32 - 1)
 def _key(x):
     """An int64 that orders like the float x (NaN aside). Integer max reductions vectorise;
     LLVM leaves a float max reduction scalar, several times slower."""
-    b = np.int64(_float_bits(x))
+    b = np.int64(_bitcast(x))
     return b ^ ((b >> 63) & _MAGNITUDE)
 
 
 @njit(inline="always")
 def _key32(x):
     """_key for a float32, within the int32 range."""
-    b = np.int64(_float_bits(x))
+    b = np.int64(_bitcast(x))
     return b ^ ((b >> 63) & _LOW31)
 
 

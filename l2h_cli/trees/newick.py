@@ -91,21 +91,18 @@ def _parse(text: str, source: str) -> _Node:
             raise InputError(f"{source}: text after the closing ';' at character {m.start()}")
         if comment:
             continue
-        if opened:
-            if current.children or current.label is not None:
+        if opened or comma:
+            # '(' opens the current node's first child, ',' closes it and opens the next one.
+            if opened and (current.children or current.label is not None):
                 raise InputError(f"{source}: unexpected '(' at character {m.start()}")
-            child = _Node()
-            current.children.append(child)
-            stack.append(child)
-            current = child
-        elif comma:
-            if len(stack) < 2:
-                raise InputError(f"{source}: ',' outside parentheses at character {m.start()}")
-            stack.pop()
-            child = _Node()
-            stack[-1].children.append(child)
-            stack.append(child)
-            current = child
+            if comma:
+                if len(stack) < 2:
+                    raise InputError(f"{source}: ',' outside parentheses at character "
+                                     f"{m.start()}")
+                stack.pop()
+            current = _Node()
+            stack[-1].children.append(current)
+            stack.append(current)
         elif closed:
             if len(stack) < 2:
                 raise InputError(f"{source}: unbalanced ')' at character {m.start()}")
