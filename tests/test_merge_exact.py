@@ -1,5 +1,7 @@
 """The merges equal the literal reference of SPEC section 1 on random and adversarial inputs."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -203,3 +205,46 @@ def test_margins_and_shares_match_an_independent_float64_computation(z):
     got = got[len(got) - len(want):]
     # Margins are differences of close values: compare to a tolerance scaled to the inputs.
     assert np.allclose(got, want, rtol=1e-7, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_empty_cluster_rule_split_over_host_ranges_equals_one_pass(seed, tmp_path):
+    """The worker threads each take a range of hosts; combined, they choose the hosts one
+    pass over all of them chooses, ties (equal sums, whatever range they fall in) included."""
+    rng = np.random.default_rng(seed)
+    k, n = 12, 60
+    z = rng.integers(-3, 3, size=(n, k)).astype(np.float32)
+    z[:, :4] = -20  # empty clusters 0-3
+    z[np.arange(n), 4 + rng.integers(0, k - 4, n)] = 5  # every point picks a cluster 4..11
+    if seed % 2:
+        # Every host has as many points, the same rows but for where the 5 sits: equal sums.
+        z[:, 4:] = 0
+        z[np.arange(n), 4 + np.arange(n) % (k - 4)] = 5
+        z[:, :4] = z[0, :4]
+    labels = np.argmax(z, axis=1)
+    conf = 1 / np.exp(z - z.max(axis=1, keepdims=True)).astype(np.float64).sum(axis=1)
+    order = np.argsort(labels, kind="stable")
+    wanted = np.zeros(k, bool)
+    wanted[:4] = True
+    hosts = np.unique(labels)
+    path = tmp_path / "z.npy"
+    np.save(path, z)
+    from l2h_cli.readers.rawio import RowReader
+    reader = RowReader(os.open(path, os.O_RDONLY), 128, np.dtype(np.float32), k, str(path),
+                       owns_fd=True)
+
+    def rule_over(source, part):
+        rule = kernels.EmptyHosts(wanted, int(hosts[0]))
+        points = order[np.isin(labels[order], part)]
+        rule.add(source, points, labels[points], conf[points])
+        return rule
+
+    one = rule_over(z, hosts).hosts()[:4]
+    assert np.isin(one, hosts).all()
+    if seed % 2:
+        assert list(one) == [hosts[0]] * 4
+    for source in (z, reader):
+        for cut in range(1, len(hosts)):
+            split = [rule_over(source, hosts[:cut]), rule_over(source, hosts[cut:])]
+            assert list(kernels.EmptyHosts.combine(split)[:4]) == list(one)
+    reader.close()

@@ -11,7 +11,7 @@ import importlib.util
 import os
 import threading
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -237,6 +237,16 @@ def fast_applies(dtype: np.dtype) -> bool:
 FAST_ERROR = 1e-5
 
 
+def _row_buffer(rows: RowReader) -> np.ndarray:
+    """A small buffer for the compiled kernels' reads, so each row is used while it is still
+    in cache (one per thread, kept: a fresh 1 MB array per call costs as much as the reads of
+    a small group)."""
+    buf = getattr(_buffers, "buf", None)
+    if buf is None or buf.shape[1] != rows.n_cols or buf.dtype != rows.dtype:
+        buf = _buffers.buf = np.empty((FILE_RUN_ROWS, rows.n_cols), dtype=rows.dtype)
+    return buf
+
+
 def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.ndarray,
                     fast: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Step 2 of the algorithm for the rows `points` of `rows` (a matrix, or a RowReader over
@@ -251,13 +261,8 @@ def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
     if compiled is not None:
         if isinstance(rows, np.ndarray):
             return compiled.restricted_pick(rows, points, keep, fast)
-        # A small buffer, so each row is used while it is still in cache (one per thread,
-        # kept: a fresh 1 MB array per call costs as much as the reads of a small group).
-        buf = getattr(_buffers, "buf", None)
-        if buf is None or buf.shape[1] != rows.n_cols or buf.dtype != rows.dtype:
-            buf = _buffers.buf = np.empty((FILE_RUN_ROWS, rows.n_cols), dtype=rows.dtype)
         r, w, status = compiled.restricted_pick_file(rows.fd, rows.offset, rows.where(points),
-                                                     keep, buf, fast)
+                                                     keep, _row_buffer(rows), fast)
         if status < 0:
             raise rows.error()
         return r, w
@@ -280,12 +285,13 @@ def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
 class EmptyHosts:
     """The empty-cluster rule's host of every wanted column: the cluster whose points give it
     the most softmax probability in total (ties: the lowest). Points are added grouped by
-    their argmax cluster, clusters ascending; memory O(K).
+    their argmax cluster, clusters ascending; memory O(K). Rules that took consecutive ranges
+    of hosts give the rule of all of them through `combine`.
 
     >>> rule = EmptyHosts(np.array([False, False, True]), first_host=0)
     >>> z = np.array([[2.0, 0.0, 1.0], [0.0, 3.0, 1.5]])
     >>> conf = 1 / np.exp(z - z.max(axis=1, keepdims=True)).sum(axis=1)
-    >>> rule.add(z, np.array([0, 1]), conf)
+    >>> rule.add(z, np.array([0, 1]), np.array([0, 1]), conf)
     >>> int(rule.hosts()[2])
     0
     """
@@ -298,8 +304,10 @@ class EmptyHosts:
         self._sparse: tuple[np.ndarray, ...] | None = None
         self._first = first_host
 
-    def add(self, rows: np.ndarray, hosts: np.ndarray, conf: np.ndarray) -> None:
-        """Rows of points whose argmax columns are `hosts`, with their confidences."""
+    def add(self, rows: np.ndarray | RowReader, points: np.ndarray, hosts: np.ndarray,
+            conf: np.ndarray) -> None:
+        """The rows `points` of `rows` (a matrix, or a RowReader over a file), whose argmax
+        columns are `hosts`, with their confidences."""
         hosts = np.asarray(hosts, dtype=np.int64)
         compiled = _kernels()
         if is_sparse(rows.dtype):
@@ -308,27 +316,48 @@ class EmptyHosts:
                 self._sparse = (np.zeros(k), np.empty(k, dtype=np.int64),
                                 np.zeros(k, dtype=bool), np.zeros(k),
                                 np.full(k, self._first, dtype=np.int64))
-            compiled.empty_hosts_sparse(*sparse_fields(rows), hosts, hosts, conf, self.wanted,
-                                        self._state, *self._sparse)
-        else:
-            if self._dense is None:  # sums, best sums, hosts: per wanted column
-                e = len(self.columns)
-                self._dense = (np.zeros(e), np.zeros(e),
-                               np.full(e, self._first, dtype=np.int64))
-            sums, given, host = self._dense
-            compiled.empty_hosts_dense(rows, hosts, conf, self.columns, sums, self._state,
-                                       given, host)
+            compiled.empty_hosts_sparse(*sparse_fields(take_rows(rows, points)), hosts, hosts,
+                                        conf, self.wanted, self._state, *self._sparse)
+            return
+        if self._dense is None:  # sums, best sums, hosts: per wanted column
+            e = len(self.columns)
+            self._dense = (np.zeros(e), np.zeros(e), np.full(e, self._first, dtype=np.int64))
+        if isinstance(rows, np.ndarray):
+            compiled.empty_hosts_dense(rows, np.asarray(points, dtype=np.int64), hosts, conf,
+                                       self.columns, self._dense[0], self._state,
+                                       *self._dense[1:])
+        elif compiled.empty_hosts_dense_file(rows.fd, rows.offset, rows.where(points), hosts,
+                                             conf, self.columns, self._dense[0], self._state,
+                                             *self._dense[1:], _row_buffer(rows)) < 0:
+            raise rows.error()
+
+    def best(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per column (meaningful where wanted): the most probability one host gives it, and
+        that host."""
+        given = np.zeros(len(self.wanted))
+        host = np.full(len(self.wanted), self._first, dtype=np.int64)
+        if self._sparse is not None:
+            _kernels().finish_hosts(self._state, *self._sparse)
+            given, host = self._sparse[-2:]
+        if self._dense is not None:
+            _kernels().finish_hosts_dense(self._state, *self._dense)
+            given[self.columns], host[self.columns] = self._dense[1:]
+        return given, host
 
     def hosts(self) -> np.ndarray:
         """Per column, the host column (meaningful where `wanted`)."""
-        out = np.full(len(self.wanted), self._first, dtype=np.int64)
-        if self._sparse is not None:
-            _kernels().finish_hosts(self._state, *self._sparse)
-            out = self._sparse[-1]
-        if self._dense is not None:
-            _kernels().finish_hosts_dense(self._state, *self._dense)
-            out[self.columns] = self._dense[-1]
-        return out
+        return self.best()[1]
+
+    @staticmethod
+    def combine(rules: Sequence["EmptyHosts"]) -> np.ndarray:
+        """hosts() of the rule that took the hosts of all `rules`, which took consecutive
+        ranges of hosts, in order: a later range wins a column only with strictly more."""
+        given, host = rules[0].best()
+        for rule in rules[1:]:
+            more_given, more_host = rule.best()
+            better = more_given > given
+            given, host = np.where(better, more_given, given), np.where(better, more_host, host)
+        return host
 
 
 def relations(r: np.ndarray, w: np.ndarray, leaf_of: np.ndarray, parent: np.ndarray,

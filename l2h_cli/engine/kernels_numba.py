@@ -256,12 +256,32 @@ _pread = types.ExternalFunction("pread", types.intp(types.int32, types.voidptr, 
 
 
 @njit(nogil=True, cache=True)
+def _read_run(fd, offset, positions, i, buf):
+    """Read the run of consecutive positions starting at positions[i] (at most the rows of
+    `buf`) into buf with one pread: the end of the run, or -1 when a read fails or comes up
+    short."""
+    n = positions.shape[0]
+    row_bytes = buf.shape[1] * buf.itemsize
+    j = i + 1
+    while j < n and j - i < buf.shape[0] and positions[j] == positions[j - 1] + 1:
+        j += 1
+    want = (j - i) * row_bytes
+    got = 0
+    while got < want:
+        step = _pread(fd, buf.ctypes.data + got, want - got,
+                      offset + positions[i] * row_bytes + got)
+        if step <= 0:
+            return -1
+        got += step
+    return j
+
+
+@njit(nogil=True, cache=True)
 def restricted_pick_file(fd, offset, positions, keep, buf, fast):
     """restricted_pick over rows of a raw file at `positions`: each run of consecutive
     positions (up to the rows of `buf`) is read with one pread and used while it is still in
     cache. Returns (r, w, 0), or (r, w, -1) when a read fails or comes up short."""
     k = buf.shape[1]
-    row_bytes = k * buf.itemsize
     n = positions.shape[0]
     r = np.full(n, -1, dtype=np.int32)
     w = np.zeros(n)
@@ -269,17 +289,9 @@ def restricted_pick_file(fd, offset, positions, keep, buf, fast):
     terms32 = np.empty(k, dtype=np.float32)
     i = 0
     while i < n:
-        j = i + 1
-        while j < n and j - i < buf.shape[0] and positions[j] == positions[j - 1] + 1:
-            j += 1
-        want = (j - i) * row_bytes
-        got = 0
-        while got < want:
-            step = _pread(fd, buf.ctypes.data + got, want - got,
-                          offset + positions[i] * row_bytes + got)
-            if step <= 0:
-                return r, w, -1
-            got += step
+        j = _read_run(fd, offset, positions, i, buf)
+        if j < 0:
+            return r, w, -1
         for t in range(j - i):
             r[i + t], w[i + t] = _pick_row(buf[t], keep, terms, terms32, fast)
         i = j
@@ -436,16 +448,40 @@ def _flush_dense(sums, given, host, h):
 
 
 @njit(nogil=True, cache=True)
-def empty_hosts_dense(rows, hosts, conf, wanted_cols, sums, state, given, host):
+def _host_row(row, h, p, wanted_cols, sums, state, given, host, gathered):
+    if h != state[0]:
+        _flush_dense(sums, given, host, state[0])
+        state[0] = h
+    _add_dense(row, np.float64(row[h]), p, wanted_cols, sums, gathered)
+
+
+@njit(nogil=True, cache=True)
+def empty_hosts_dense(matrix, points, hosts, conf, wanted_cols, sums, state, given, host):
     """Every wanted column is touched by every row, so sums, best sums and hosts are kept
-    per wanted column (slot t for column wanted_cols[t]) and compared in one pass per host."""
+    per wanted column (slot t for column wanted_cols[t]) and compared in one pass per host.
+    The rows are matrix[points]."""
     gathered = np.empty(wanted_cols.shape[0])
-    for i in range(rows.shape[0]):
-        if hosts[i] != state[0]:
-            _flush_dense(sums, given, host, state[0])
-            state[0] = hosts[i]
-        _add_dense(rows[i], np.float64(rows[i][hosts[i]]), conf[i], wanted_cols, sums,
-                   gathered)
+    for t in range(points.shape[0]):
+        _host_row(matrix[points[t]], hosts[t], conf[t], wanted_cols, sums, state, given, host,
+                  gathered)
+
+
+@njit(nogil=True, cache=True)
+def empty_hosts_dense_file(fd, offset, positions, hosts, conf, wanted_cols, sums, state,
+                           given, host, buf):
+    """empty_hosts_dense over rows of a raw file at `positions`, read as in
+    restricted_pick_file. Returns 0, or -1 when a read fails or comes up short."""
+    gathered = np.empty(wanted_cols.shape[0])
+    i = 0
+    while i < positions.shape[0]:
+        j = _read_run(fd, offset, positions, i, buf)
+        if j < 0:
+            return -1
+        for t in range(i, j):
+            _host_row(buf[t - i], hosts[t], conf[t], wanted_cols, sums, state, given, host,
+                      gathered)
+        i = j
+    return 0
 
 
 @njit(nogil=True, cache=True)

@@ -259,14 +259,21 @@ class MergeLoop:
 
     def empty_hosts(self, wanted: np.ndarray, occupied: np.ndarray) -> np.ndarray:
         """Per column (where `wanted`), the column among `occupied` (ascending) whose points
-        give it the most probability in total; ties: the lowest."""
-        rule = EmptyHosts(wanted, int(occupied[0]))
+        give it the most probability in total; ties: the lowest. Each worker thread takes a
+        range of hosts with about as many points as the others."""
         labels = self.store.labels()
-        blocks = self.store.blocks(occupied, self.block_rows)
-        # Rows are read on the worker threads; the rule takes them in order here.
-        for points, rows in self.pool.map(lambda pts: (pts, self.store.read(pts)), blocks):
-            rule.add(rows, labels[points], self.conf[points])
-        return rule.hosts()
+        points = np.cumsum(np.bincount(labels, minlength=len(self.keep))[occupied])
+        cuts = np.searchsorted(points, points[-1] * np.arange(1, self.pool.workers)
+                               / self.pool.workers)
+        ranges = [part for part in np.split(occupied, cuts) if len(part)]
+
+        def rule_of(hosts: np.ndarray) -> EmptyHosts:
+            rule = EmptyHosts(wanted, int(occupied[0]))
+            for pts in self.store.blocks(hosts, self.block_rows):
+                rule.add(self.store.rows, pts, labels[pts], self.conf[pts])
+            return rule
+
+        return EmptyHosts.combine(list(self.pool.map(rule_of, ranges)))
 
     def _lowest(self, groups: _Groups, scores: _Scores) -> None:
         heap = [(scores.score(n), n) for n in map(int, groups.alive_nodes())]
