@@ -201,11 +201,8 @@ class MergeLoop:
         self.keep[cols] = False
         try:
             rows = self.store.rows
-            blocks = list(self.store.blocks(cols, self.block_rows))
-            # One block (most steps) runs here: a thread hand-off costs more than it.
-            parts = [restricted_pick(rows, blocks[0], self.keep, fast)] if len(blocks) == 1 \
-                else list(self.pool.map(lambda pts: restricted_pick(rows, pts, self.keep, fast),
-                                        blocks))
+            parts = self.pool.run(lambda pts: restricted_pick(rows, pts, self.keep, fast),
+                                  list(self.store.blocks(cols, self.block_rows)))
         finally:
             self.keep[cols] = True
         approximate = fast and fast_applies(rows.dtype)

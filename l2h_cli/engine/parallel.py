@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,6 +41,20 @@ class BlockPool:
         finally:
             for fut in pending:
                 fut.cancel()
+
+    def run(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """[fn(item) for item in items], the first on the calling thread while the workers
+        take the others: for work too short to wait for a hand-off."""
+        if self._executor is None or len(items) < 2:
+            return [fn(item) for item in items]
+        futures = [self._executor.submit(fn, item) for item in items[1:]]
+        try:
+            first = fn(items[0])
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
+        return [first, *(fut.result() for fut in futures)]
 
     def close(self) -> None:
         if self._executor is not None:
