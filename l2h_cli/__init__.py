@@ -28,7 +28,9 @@ _EXPORTS = {
     "InputError": ".errors", "L2HError": ".errors", "L2HWarning": ".errors",
     "OutputError": ".errors", "UsageError": ".errors",
 }
-__all__ = list(_EXPORTS)
+__all__ = ["build_hierarchy", "evaluate", "load_tree", "open_logits", "L2H", "Tree",
+           "ArrayReader", "SparseArrayReader", "InputError", "L2HError", "L2HWarning",
+           "OutputError", "UsageError"]
 
 if TYPE_CHECKING:
     from .engine.build import build_hierarchy

@@ -78,14 +78,19 @@ def test_npy_file_input_reread_or_spilled_gives_the_reference_merges(tmp_path_fa
     assert got == reference_l2h(z)
 
 
-@pytest.fixture(params=["numpy", "numba", "numba-float64"], autouse=True)
+@pytest.fixture(params=["numpy", "numba", "numba-whole-rows", "numba-float64"], autouse=True)
 def kernel_backend(request, monkeypatch):
     """Every test here runs on the NumPy kernels and, when installed, the compiled ones: with
-    the certified float32 steps (the default) and in float64 throughout."""
+    the certified fast steps (the default: from each point's outside mass where it can, else
+    from the whole row in float32), with the float32 whole-row steps alone, and in float64
+    throughout."""
     if request.param != "numpy" and kernels._compiled is None:
         pytest.skip("numba is not installed")
     monkeypatch.setattr(kernels, "BACKEND", request.param.split("-")[0])
-    monkeypatch.setattr(merge, "FAST_ARITHMETIC", request.param == "numba")
+    monkeypatch.setattr(merge, "FAST_ARITHMETIC", request.param != "numba-float64"
+                        and request.param != "numpy")
+    if request.param == "numba-whole-rows":
+        monkeypatch.setattr(merge, "OutsideMass", lambda *args: None)
     return request.param
 
 

@@ -153,13 +153,14 @@ def _build(reader: LogitReader, input: str, aggregate: str, strategy: str,
             if done != n:
                 raise InputError(f"{reader.path}: expected {n} rows, read {done}")
             store.finish()
-            conf, runner, share = (np.concatenate([getattr(p, f) for p in parts])
-                                   for f in ("confidence", "runner_up", "share"))
+            conf, runner, share, others = (np.concatenate([getattr(p, f) for p in parts])
+                                           for f in ("confidence", "runner_up", "share",
+                                                     "others"))
             del parts
             counts, conf_sum = cluster_sums_of(store, conf, k)
             columns = np.arange(k) if keep_absent else np.flatnonzero(present)
             loop = MergeLoop(store, counts, conf_sum, columns, pool, rows, conf, progress,
-                             runner_up=(runner, share))
+                             runner_up=(runner, share), others=others)
             merges = loop.run(aggregate, strategy)
             # Rows read back during the loop must be the rows of the first pass.
             reader.check_unchanged()

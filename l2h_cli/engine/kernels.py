@@ -126,6 +126,7 @@ class Assignment(NamedTuple):
     confidence: np.ndarray   # softmax probability of the argmax
     runner_up: np.ndarray    # argmax of the other columns, -1 when they are all -inf
     share: np.ndarray        # its softmax probability among the other columns
+    others: np.ndarray       # sum of exp(z - max) over the other columns (1 / conf - 1)
 
 
 _SPARSE_ERRORS = {1: "a NaN or +inf value (NaN and +inf are not allowed; -inf is)",
@@ -152,9 +153,9 @@ def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = Non
         return Assignment(*compiled.sparse_assign(cols, vals, n_classes, DEEP))
     compiled = _compiled_for(block.dtype)
     if compiled is not None:
-        a, conf, runner, share, bad, kind = compiled.assign(block, DEEP)
+        a, conf, runner, share, others, bad, kind = compiled.assign(block, DEEP)
         if bad < 0:
-            return Assignment(a, conf, runner, share)
+            return Assignment(a, conf, runner, share, others)
         if kind == 1:
             check_logits(block[bad:bad + 1], start + bad, path)
         raise InputError(f"{path}: row {start + bad} has no finite logit (all are -inf)")
@@ -184,7 +185,7 @@ def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = Non
         z = block[i].astype(np.float64)
         z[a[i]] = -np.inf
         share[i] = 1.0 / np.exp(z - z[runner[i]]).sum()
-    return Assignment(a, conf, runner, share)
+    return Assignment(a, conf, runner, share, others)
 
 
 def finite_columns(block: np.ndarray, n_classes: int) -> np.ndarray:
@@ -247,22 +248,57 @@ def _row_buffer(rows: RowReader) -> np.ndarray:
     return buf
 
 
+class OutsideMass:
+    """Per point, its softmax mass outside the group it was last read in, shifted by its row
+    max, and a bound on that number's error (kernels_numba._pick_row_outside): at first the
+    `others` of assign, outside its own cluster. The fast step 2 of a point whose group has
+    gained a few columns since then gathers only those columns."""
+
+    def __init__(self, others: np.ndarray, n_cols: int) -> None:
+        self.rest = np.array(others, dtype=np.float64)
+        # assign's float64 sum: 2 ulp an exponential, the sum's rounding, dropped terms.
+        self.err = (n_cols + 8) * 2.0**-52 * self.rest + n_cols * 2.0**-1020
+        self.max_gather = max(self.MIN_GATHER, n_cols // 4)
+
+    #: A point whose group gained more columns than this and a quarter of a row since it was
+    #: last read takes the whole row again (and keeps no outside mass from then on).
+    MIN_GATHER = 16
+
+    def step(self, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple:
+        """The kernels' argument for a step whose low has input columns `cols` in list order,
+        where each point's previous group is cols[lo:hi]."""
+        return (np.asarray(cols, dtype=np.int64), np.asarray(lo, dtype=np.int64),
+                np.asarray(hi, dtype=np.int64), self.rest, self.err, self.max_gather)
+
+#: A point's w from its outside mass is used when the bound on that mass is within this
+#: share of it: w is then within FAST_ERROR of float64's, like the float32 path's.
+OUTSIDE_TOLERANCE = FAST_ERROR / 2
+
+
 def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.ndarray,
-                    fast: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                    fast: bool = False, outside: tuple | None = None,
+                    tops: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Step 2 of the algorithm for the rows `points` of `rows` (a matrix, or a RowReader over
     a file), restricted to the columns where the boolean mask `keep` is set: per point, the
     restricted argmax r (-1 when no kept logit is finite) and its restricted softmax
-    probability w. `fast`: see fast_applies."""
+    probability w. `fast`: see fast_applies; with it, `outside` (OutsideMass.step, per point
+    of `points`) and `tops` (each point's argmax column) let the compiled kernels use and
+    update each point's outside mass."""
     if is_sparse(rows.dtype):
         block = take_rows(rows, points) if isinstance(rows, RowReader) else rows
         where = np.arange(len(points)) if isinstance(rows, RowReader) else points
         return _kernels().sparse_pick(*sparse_fields(block), where, keep)
     compiled = _compiled_for(rows.dtype)
     if compiled is not None:
+        if outside is None or not fast:
+            none = np.empty(0, np.int64)
+            outside, tops = (none, none, none, np.empty(0), np.empty(0), 0), none
         if isinstance(rows, np.ndarray):
-            return compiled.restricted_pick(rows, points, keep, fast)
-        r, w, status = compiled.restricted_pick_file(rows.fd, rows.offset, rows.where(points),
-                                                     keep, _row_buffer(rows), fast)
+            return compiled.restricted_pick(rows, points, keep, fast, tops, outside,
+                                            OUTSIDE_TOLERANCE)
+        r, w, status = compiled.restricted_pick_file(
+            rows.fd, rows.offset, rows.where(points), keep, _row_buffer(rows), fast,
+            np.asarray(points, dtype=np.int64), tops, outside, OUTSIDE_TOLERANCE)
         if status < 0:
             raise rows.error()
         return r, w

@@ -115,7 +115,8 @@ def _total(terms):
 
 @njit(nogil=True, cache=True)
 def assign(block, deep):
-    """(argmax, confidence, runner-up, share, first bad row or -1, kind: 1 NaN/+inf, 2 all -inf).
+    """(argmax, confidence, runner-up, share, others, first bad row or -1, kind: 1 NaN/+inf,
+    2 all -inf). `others` is the sum of exp(z - max) over the other columns.
 
     The runner-up is the argmax of the other columns (-1 if they are all -inf) and the share is
     its softmax probability among them: step 2 of the algorithm for the point when its cluster
@@ -127,6 +128,7 @@ def assign(block, deep):
     conf = np.empty(n)
     runner = np.empty(n, dtype=np.int32)
     share = np.empty(n)
+    sums = np.empty(n)
     keep = np.ones(k, dtype=np.bool_)
     terms = np.empty(k)
     for i in range(n):
@@ -135,16 +137,16 @@ def assign(block, deep):
         for j in range(k):
             bad |= not row[j] < np.inf
         if bad:
-            return a, conf, runner, share, i, 1
+            return a, conf, runner, share, sums, i, 1
         top, arg = _kept_top(row, keep)
         if arg < 0:
-            return a, conf, runner, share, i, 2
+            return a, conf, runner, share, sums, i, 2
         a[i] = arg
         keep[arg] = False
         second, r = _kept_top(row, keep)
         # The others summed on their own, then the argmax's exp(0) = 1 added: no probability
         # is ever one minus another.
-        others = _sum_exp(row, top, keep, terms)
+        others = sums[i] = _sum_exp(row, top, keep, terms)
         conf[i] = 1.0 / (1.0 + others)
         runner[i] = r
         if r < 0:
@@ -156,7 +158,7 @@ def assign(block, deep):
             # exp(second - top) is near the bottom of float64: shift by the runner-up instead.
             share[i] = 1.0 / _sum_exp(row, second, keep, terms)
         keep[arg] = True
-    return a, conf, runner, share, -1, 0
+    return a, conf, runner, share, sums, -1, 0
 
 
 @intrinsic
@@ -238,16 +240,83 @@ def _pick_row(row, keep, terms, terms32, fast):
     return arg, 1.0 / _sum_exp(row, top, keep, terms)
 
 
+# ---- step 2 from the mass outside a point's previous group ------------------------------
+# A point's softmax mass outside the group it was last read in (`rest`, shifted by its row
+# max; at first the `others` of assign) shrinks, when its group has grown, by the terms of
+# the columns it gained: a gather of those columns instead of an exponential of every
+# column. It is a difference, so it carries an error bound (`err`, absolute); a point whose
+# bound is not within TAU of its value, or whose group gained more than `max_gather`
+# columns, goes back to _pick_row and keeps no bound from then on (err = inf).
+
+_U = 2.0 ** -53
+# Each term below exp(_FLOOR) is dropped: at most this much.
+_TINY = 2.0 ** -1020
+
+
+@njit(fastmath={"contract", "reassoc"}, nogil=True, cache=True)
+def _gained_sum(row, shift, cols, lo, hi, scratch):
+    """Sum of exp(row[c] - shift) over c in cols[:lo] and cols[hi:], and how many terms."""
+    n = 0
+    for t in range(lo):
+        scratch[n] = np.float64(row[cols[t]]) - shift
+        n += 1
+    for t in range(hi, cols.shape[0]):
+        scratch[n] = np.float64(row[cols[t]]) - shift
+        n += 1
+    s = 0.0
+    for t in range(n):
+        x = scratch[t]
+        e = _exp(max(x, _FLOOR))
+        s += e if x > _FLOOR else 0.0
+    return s, n
+
+
 @njit(nogil=True, cache=True)
-def restricted_pick(matrix, points, keep, fast):
-    """Step 2 of the algorithm for the rows `points` of an in-memory matrix: (r, w) per point."""
+def _pick_row_outside(row, keep, terms, terms32, fast, i, top_col, lo, hi, outside, scratch,
+                      tau):
+    """_pick_row for point i (argmax column top_col), from its mass outside its previous
+    group (low's columns outside cols[lo:hi]) when that is known well enough; updates it to
+    the mass outside low. The w returned is within tau of float64's, relative (plus a few
+    float64 roundings)."""
+    cols, _, _, rest, err, max_gather = outside
+    if err[i] < np.inf and lo + cols.shape[0] - hi <= max_gather:
+        shift = np.float64(row[top_col])
+        gained, n = _gained_sum(row, shift, cols, lo, hi, scratch)
+        s = rest[i] - gained
+        # err: the previous bound, exp's (2 ulp a term) and the sum's rounding, the dropped
+        # terms, and the subtraction's rounding.
+        bound = err[i] + (n + 8) * 2 * _U * gained + n * _TINY + _U * abs(s)
+        rest[i], err[i] = s, bound
+        top, arg = _kept_top(row, keep)
+        if arg < 0:
+            return -1, 0.0
+        x = top - shift
+        if s > 0 and bound <= tau * s and x > _FLOOR:
+            return arg, _exp(x) / s
+    err[i] = np.inf
+    return _pick_row(row, keep, terms, terms32, fast)
+
+
+@njit(nogil=True, cache=True)
+def restricted_pick(matrix, points, keep, fast, tops, outside, tau):
+    """Step 2 of the algorithm for the rows `points` of an in-memory matrix: (r, w) per point.
+    `outside` (see _pick_row_outside; its `lo` and `hi` per point, empty to leave it out):
+    low's columns in list order, where in them each point's previous group sits, and the
+    per-point mass and bound. `tops`: each point's argmax column."""
     m = points.shape[0]
     r = np.empty(m, dtype=np.int32)
     w = np.empty(m)
     terms = np.empty(matrix.shape[1])
     terms32 = np.empty(matrix.shape[1], dtype=np.float32)
+    scratch = np.empty(matrix.shape[1])
+    lo, hi = outside[1], outside[2]
     for t in range(m):
-        r[t], w[t] = _pick_row(matrix[points[t]], keep, terms, terms32, fast)
+        if lo.shape[0]:
+            r[t], w[t] = _pick_row_outside(matrix[points[t]], keep, terms, terms32, fast,
+                                           points[t], tops[t], lo[t], hi[t], outside,
+                                           scratch, tau)
+        else:
+            r[t], w[t] = _pick_row(matrix[points[t]], keep, terms, terms32, fast)
     return r, w
 
 
@@ -277,23 +346,31 @@ def _read_run(fd, offset, positions, i, buf):
 
 
 @njit(nogil=True, cache=True)
-def restricted_pick_file(fd, offset, positions, keep, buf, fast):
-    """restricted_pick over rows of a raw file at `positions`: each run of consecutive
-    positions (up to the rows of `buf`) is read with one pread and used while it is still in
-    cache. Returns (r, w, 0), or (r, w, -1) when a read fails or comes up short."""
+def restricted_pick_file(fd, offset, positions, keep, buf, fast, points, tops, outside, tau):
+    """restricted_pick over rows of a raw file at `positions` (the rows of `points`): each
+    run of consecutive positions (up to the rows of `buf`) is read with one pread and used
+    while it is still in cache. Returns (r, w, 0), or (r, w, -1) when a read fails or comes
+    up short."""
     k = buf.shape[1]
     n = positions.shape[0]
     r = np.full(n, -1, dtype=np.int32)
     w = np.zeros(n)
     terms = np.empty(k)
     terms32 = np.empty(k, dtype=np.float32)
+    scratch = np.empty(k)
+    lo, hi = outside[1], outside[2]
     i = 0
     while i < n:
         j = _read_run(fd, offset, positions, i, buf)
         if j < 0:
             return r, w, -1
-        for t in range(j - i):
-            r[i + t], w[i + t] = _pick_row(buf[t], keep, terms, terms32, fast)
+        for t in range(i, j):
+            if lo.shape[0]:
+                r[t], w[t] = _pick_row_outside(buf[t - i], keep, terms, terms32, fast,
+                                               points[t], tops[t], lo[t], hi[t], outside,
+                                               scratch, tau)
+            else:
+                r[t], w[t] = _pick_row(buf[t - i], keep, terms, terms32, fast)
         i = j
     return r, w, 0
 
@@ -367,12 +444,13 @@ def sparse_assign(cols, vals, n_classes, deep):
     conf = np.empty(n)
     runner = np.empty(n, dtype=np.int32)
     share = np.empty(n)
+    sums = np.empty(n)
     keep = np.ones(n_classes, dtype=np.bool_)
     for i in range(n):
         top, arg, _ = _sparse_top(cols[i], vals[i], keep, -1)
         a[i] = arg
         second, r, pos = _sparse_top(cols[i], vals[i], keep, arg)
-        others = _sparse_sum_exp(cols[i], vals[i], keep, arg, top)
+        others = sums[i] = _sparse_sum_exp(cols[i], vals[i], keep, arg, top)
         conf[i] = 1.0 / (1.0 + others)
         runner[i] = r
         if r < 0:
@@ -381,7 +459,7 @@ def sparse_assign(cols, vals, n_classes, deep):
             share[i] = _exp(max(second - top, _FLOOR)) / others
         else:
             share[i] = 1.0 / _sparse_sum_exp(cols[i], vals[i], keep, arg, second)
-    return a, conf, runner, share
+    return a, conf, runner, share, sums
 
 
 @njit(nogil=True, cache=True)

@@ -17,8 +17,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import L2HWarning
-from .kernels import (FAST_ERROR, EmptyHosts, fast_applies, find_nodes, relations,
-                      restricted_pick)
+from .kernels import (FAST_ERROR, EmptyHosts, OutsideMass, fast_applies, find_nodes,
+                      relations, restricted_pick)
 from .parallel import BlockPool
 from .store import RowSource
 from ..trees.tree import Tree
@@ -155,12 +155,15 @@ class MergeLoop:
     def __init__(self, store: RowSource, counts: np.ndarray, conf_sum: np.ndarray,
                  columns: np.ndarray, pool: BlockPool, block_rows: int,
                  conf: np.ndarray, progress: Progress | None = None,
-                 runner_up: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 runner_up: tuple[np.ndarray, np.ndarray] | None = None,
+                 others: np.ndarray | None = None) -> None:
         """`counts`, `conf_sum`: per input column. `columns`: the input column of each leaf
         (the present ones). `conf`: per point, the softmax probability of its argmax.
         `runner_up`: per point (in input order), the column of the argmax
         of its other logits (-1 if none) and its softmax share among them (kernels.assign),
-        so that a cluster that is `low` on its own costs no re-read."""
+        so that a cluster that is `low` on its own costs no re-read. `others`: per point,
+        assign's sum of exp(z - max) over its other columns, from which the fast step 2
+        follows each point's mass outside its group (kernels.OutsideMass)."""
         self.store = store
         self.columns = np.asarray(columns, dtype=np.int64)
         self.k = len(self.columns)
@@ -178,31 +181,59 @@ class MergeLoop:
         self.conf = conf
         self.stats: dict[str, list[float]] = {key: [] for key in Tree.MERGE_STATS}
         self.redone = 0  # fast steps done again in float64
+        dense_fast = FAST_ARITHMETIC and others is not None and fast_applies(store.dtype)
+        self.outside = OutsideMass(others, store.n_cols) if dense_fast else None
+        # Per leaf: the group its points were last read in (their outside mass is outside it).
+        self.read_in = np.arange(self.k)
+        # Per input column, for a step: where that group sits among low's leaves.
+        self._lo = np.zeros(len(counts), dtype=np.int64)
+        self._hi = np.zeros(len(counts), dtype=np.int64)
 
     def relations(self, groups: _Groups, leaves: Sequence[int], fast: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Steps 2-4 of the algorithm for the group of `leaves`: the nodes that receive mass,
         ascending, the mass each receives (summed per cluster in point order, then per node
         in cluster order), and whether it is approximate (see picks)."""
-        cols = self.columns[np.asarray(leaves)]
+        leaves = np.asarray(leaves)
+        cols = self.columns[leaves]
         if len(cols) == 1 and self.runner_up is not None:
             points = self.store.points(cols)
             r, w, approximate = self.runner_up[0][points], self.runner_up[1][points], False
+        elif fast and self.outside is not None:
+            # Where each leaf's last group sits among low's leaves: a contiguous run, since
+            # groups only ever join end to end.
+            position = np.empty(self.k, dtype=np.int64)
+            position[leaves] = np.arange(len(leaves))
+            last = self.read_in[leaves]
+            self._lo[cols] = position[groups.first[last]]
+            self._hi[cols] = self._lo[cols] + groups.n_leaves[last]
+            r, w, approximate = self.picks(cols, fast, outside=True)
+            self.read_in[leaves] = groups.nodes_of(leaves[:1])[0]
         else:
             r, w, approximate = self.picks(cols, fast)
         return (*relations(r, w, self.leaf_of, groups.parent, groups.node_at_root),
                 approximate)
 
-    def picks(self, cols: np.ndarray, fast: bool = False
+    def picks(self, cols: np.ndarray, fast: bool = False, outside: bool = False
               ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Step 2 of the algorithm for the points whose argmax is in `cols`, restricted to the other
         columns: (r, w) per point, by cluster in the order of `cols`, then by row index; and
-        whether the w are the fast ones (each within FAST_ERROR of float64's, relative)."""
+        whether the w are the fast ones (each within FAST_ERROR of float64's, relative).
+        `outside`: from and to the points' outside masses, the previous groups placed in
+        self._lo and self._hi."""
         self.keep[cols] = False
+        rows, labels = self.store.rows, self.store.labels()
+
+        def pick(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            if not outside:
+                return restricted_pick(rows, pts, self.keep, fast)
+            tops = labels[pts].astype(np.int64)
+            return restricted_pick(rows, pts, self.keep, fast,
+                                   self.outside.step(cols, self._lo[tops], self._hi[tops]),
+                                   tops)
+
         try:
-            rows = self.store.rows
-            parts = self.pool.run(lambda pts: restricted_pick(rows, pts, self.keep, fast),
-                                  list(self.store.blocks(cols, self.block_rows)))
+            parts = self.pool.run(pick, list(self.store.blocks(cols, self.block_rows)))
         finally:
             self.keep[cols] = True
         approximate = fast and fast_applies(rows.dtype)
