@@ -57,7 +57,11 @@ def timed_once(cmd: list[str]) -> dict:
 def timed(cmd: list[str], repeat: int = REPEAT) -> dict:
     """The run with the median wall time of `repeat` (shared VMs are noisy); every run is kept
     in the JSON."""
-    runs = [timed_once(cmd) for _ in range(repeat)]
+    return summary([timed_once(cmd) for _ in range(repeat)], cmd)
+
+
+def summary(runs: list[dict], cmd: list[str]) -> dict:
+    """timed()'s record of these runs of `cmd`."""
     median = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
     return dict(median, cmd=" ".join(cmd[1:]), all_wall_s=[r["wall_s"] for r in runs],
                 max_peak_rss_mib=max(r["peak_rss_mib"] for r in runs))

@@ -7,7 +7,7 @@ run.py), each command its own process under /usr/bin/time -v, in one run:
 - 1,281,167 x 1000 as 16 .npy shards: built on this machine and on `--dask local:2`, with
   the Dask run's step tasks and bytes sent to the client.
 
-    python benchmarks/scale.py [--repeat 1] [--only NAME ...]
+    python benchmarks/scale.py [--repeat 3] [--only NAME ...]
 
 Data goes to benchmarks/data/ (about 17 GB) and is kept; results to
 benchmarks/results/scale.json and a markdown table on stdout.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from run import DATA, HERE, L2H, PY, RESULTS, timed, warm
+from run import DATA, HERE, L2H, PY, RESULTS, summary, timed, timed_once, warm
 
 CASES = ("dense21k", "topk131k", "topk262k", "shards")
 
@@ -67,7 +67,7 @@ def dask_figures(cmd: list[str]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", nargs="*", choices=CASES, default=list(CASES))
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
@@ -75,10 +75,16 @@ def main() -> None:
     rows: list[dict] = []
 
     def bare_and_build(case: str, path: Path, *extra: str) -> None:
-        warm_all(path)
-        bare = timed([PY, str(HERE / "bare_pass.py"), str(path)], args.repeat)
-        build = timed([*L2H, "-q", "build", str(path), "-o", str(out), "--memory", "1G",
-                       *extra], args.repeat)
+        # Taken in turn, each after reading the file once: this VM's page cache is sometimes
+        # emptied, which made one bare pass take 12 s instead of 1.
+        bare_cmd = [PY, str(HERE / "bare_pass.py"), str(path)]
+        build_cmd = [*L2H, "-q", "build", str(path), "-o", str(out), "--memory", "1G", *extra]
+        bare_runs, build_runs = [], []
+        for _ in range(args.repeat):
+            for cmd, runs in ((bare_cmd, bare_runs), (build_cmd, build_runs)):
+                warm_all(path)
+                runs.append(timed_once(cmd))
+        bare, build = summary(bare_runs, bare_cmd), summary(build_runs, build_cmd)
         rows.extend([dict(bare, case=case, what="bare read + argmax pass"),
                      dict(build, case=case, what="l2h build --memory 1G " + " ".join(extra),
                           ratio=f"{build['wall_s'] / bare['wall_s']:.1f}x the bare pass")])

@@ -81,22 +81,28 @@ def to_json(tree: Tree) -> str:
     head.update({key: v for key, v in tree.meta.items() if key in _KEPT_META})
     if tree.absent is not None:
         head["absent"] = [int(c) for c in tree.absent]
-    head["leaves"] = [_leaf(tree, i) for i in range(k)]
+    # Each leaf is encoded once, for "leaves" and again (with its height) in the nested tree.
+    leaves = [json.dumps(_leaf(tree, i), separators=(",", ":"), allow_nan=False)
+              for i in range(k)]
+    head["leaves"] = None
     head["merges"] = _merge_entries(tree)
     text = json.dumps(head, separators=(",", ":"), allow_nan=False)
-    return text[:-1] + ',"tree":' + _nested(tree) + "}\n"
+    text = text.replace('"leaves":null', '"leaves":[' + ",".join(leaves) + "]", 1)
+    return text[:-1] + ',"tree":' + _nested(tree, leaves) + "}\n"
 
 
-def _nested(tree: Tree) -> str:
+def _nested(tree: Tree, leaves: list[str]) -> str:
     k = tree.n_leaves
     parts: list[str] = []
     for event, node in tree.preorder():
         if event == "leaf":
-            parts.append(json.dumps({**_leaf(tree, node), "height": 0.0}, separators=(",", ":"),
-                                    allow_nan=False))
+            parts.append(leaves[node][:-1] + ',"height":0.0}')
         elif event == "open":
-            head = {"id": node, "name": f"n{node}", "height": float(tree.heights[node - k])}
-            parts.append(json.dumps(head, separators=(",", ":"))[:-1] + ',"children":[')
+            height = float(tree.heights[node - k])
+            if not math.isfinite(height):
+                raise ValueError(f"node {node} has height {height}")
+            # repr of a finite float is its JSON number.
+            parts.append(f'{{"id":{node},"name":"n{node}","height":{height!r},"children":[')
         elif event == "next":
             parts.append(",")
         else:
