@@ -69,3 +69,22 @@ def test_linkage_from_the_tree_is_valid_for_scipy():
     assert hierarchy.is_valid_linkage(tree.to_linkage())
     back = Tree.from_linkage(tree.to_linkage())
     assert back.children == tree.children
+
+
+def test_public_names_load_on_first_use_and_the_command_line_skips_scipy():
+    """`import l2h_cli` defers its public names (PEP 562), so `l2h build` does not load the
+    evaluation's SciPy optimiser; every name in __all__ still resolves."""
+    import subprocess
+    import sys
+
+    import l2h_cli
+    for name in l2h_cli.__all__:
+        assert getattr(l2h_cli, name) is not None
+    assert set(l2h_cli.__all__) <= set(dir(l2h_cli))
+    with pytest.raises(AttributeError):
+        l2h_cli.no_such_name
+    code = ("import sys, l2h_cli.cli.app, l2h_cli.engine.build; "
+            "print('scipy.optimize' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
