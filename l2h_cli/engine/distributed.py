@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import InputError, UsageError
 from .kernels import fast_applies, first_pass, restricted_pick, sparse_fields
 from .merge import MergeLoop, Progress
+from .store import ClusterIndex
 from ..formats import extensions
 from ..readers import open_logits
 from ..readers.base import file_identity
@@ -134,20 +135,15 @@ class Bucket:
         return self.clusters, sums
 
 
-class PointIndex:
+class PointIndex(ClusterIndex):
     """The points of each cluster, by row index: what the merge loop asks a store for."""
 
     def __init__(self, labels: np.ndarray, n_clusters: int) -> None:
+        super().__init__(labels, n_clusters)
         self._labels = labels
-        order = np.argsort(labels, kind="stable")
-        self._index = np.split(order, np.cumsum(np.bincount(labels, minlength=n_clusters))[:-1])
 
     def labels(self) -> np.ndarray:
         return self._labels
-
-    def points(self, clusters: Sequence[int]) -> np.ndarray:
-        return np.concatenate([self._index[c] for c in clusters]) if len(clusters) \
-            else np.empty(0, np.int64)
 
 
 class DaskMergeLoop(MergeLoop):

@@ -403,6 +403,22 @@ def relations(r: np.ndarray, w: np.ndarray, leaf_of: np.ndarray, parent: np.ndar
     return _kernels().relations(np.asarray(r), np.asarray(w), leaf_of, parent, node_at_root)
 
 
+def gather_runs(order: np.ndarray, starts: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """order[starts[c]:starts[c + 1]] for each c in clusters, concatenated."""
+    return _kernels().gather_runs(order, starts, clusters)
+
+
+def chain(first: int, next_leaf: np.ndarray, n: int) -> np.ndarray:
+    """The n leaves of the linked list `next_leaf` from `first`."""
+    return _kernels().chain(first, next_leaf, n)
+
+
+def top_two(mass: np.ndarray, sizes: np.ndarray) -> tuple[int, float, int, float]:
+    """Over rel = mass / sizes: the first largest (index, value) and the first largest of
+    the others (-1, -inf when there is none)."""
+    return _kernels().top_two(mass, sizes)
+
+
 def find_nodes(leaves: np.ndarray, parent: np.ndarray, node_at_root: np.ndarray) -> np.ndarray:
     """The node of the group holding each leaf (a disjoint-set find, compressing paths)."""
     return _kernels().find_nodes(leaves, parent, node_at_root)

@@ -630,6 +630,49 @@ def relations(r, w, leaf_of, parent, node_at_root):
 
 
 @njit(nogil=True, cache=True)
+def gather_runs(order, starts, clusters):
+    """order[starts[c]:starts[c + 1]] for each c in clusters, one after the other."""
+    total = 0
+    for c in clusters:
+        total += starts[c + 1] - starts[c]
+    out = np.empty(total, dtype=order.dtype)
+    at = 0
+    for c in clusters:
+        for j in range(starts[c], starts[c + 1]):
+            out[at] = order[j]
+            at += 1
+    return out
+
+
+@njit(nogil=True, cache=True)
+def chain(first, next_leaf, n):
+    """The n leaves of a linked list from `first`."""
+    out = np.empty(n, dtype=np.int64)
+    leaf = first
+    for t in range(n):
+        out[t] = leaf
+        leaf = next_leaf[leaf]
+    return out
+
+
+@njit(nogil=True, cache=True)
+def top_two(mass, sizes):
+    """Step 4's decision over the groups that receive mass: rel = mass / sizes, the first
+    largest (j, rel[j]) and the first largest of the others (j2, rel[j2]; -1, -inf if none)."""
+    j, top = 0, -np.inf
+    for t in range(mass.shape[0]):
+        rel = mass[t] / sizes[t]
+        if rel > top or t == 0:
+            j, top = t, rel
+    j2, second = -1, -np.inf
+    for t in range(mass.shape[0]):
+        rel = mass[t] / sizes[t]
+        if t != j and (j2 < 0 or rel > second):
+            j2, second = t, rel
+    return j, top, j2, second
+
+
+@njit(nogil=True, cache=True)
 def find_nodes(leaves, parent, node_at_root):
     """The node of the group holding each leaf, in the disjoint-set forest `parent`
     (compressing the paths walked)."""

@@ -12,13 +12,13 @@ import heapq
 import math
 import os
 import warnings
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
 from ..errors import L2HWarning
-from .kernels import (FAST_ERROR, EmptyHosts, OutsideMass, fast_applies, find_nodes,
-                      relations, restricted_pick)
+from .kernels import (FAST_ERROR, EmptyHosts, OutsideMass, chain, fast_applies, find_nodes,
+                      relations, restricted_pick, top_two)
 from .parallel import BlockPool
 from .store import RowSource
 from ..trees.tree import Tree
@@ -77,12 +77,7 @@ class _Groups:
         return find_nodes(np.asarray(leaves, dtype=np.int64), self.parent, self.node_at_root)
 
     def leaves(self, node: int) -> np.ndarray:
-        out = np.empty(self.n_leaves[node], dtype=np.int64)
-        leaf = self.first[node]
-        for i in range(len(out)):
-            out[i] = leaf
-            leaf = self.next_leaf[leaf]
-        return out
+        return chain(int(self.first[node]), self.next_leaf, int(self.n_leaves[node]))
 
     def first_alive(self, skip: int) -> int:
         """The first group in the list other than `skip`."""
@@ -113,7 +108,7 @@ class _Groups:
         self.next_leaf[self.last[low]] = self.first[best]
         self.first[node], self.last[node] = self.first[low], self.last[best]
         self.n_leaves[node] = self.n_leaves[low] + self.n_leaves[best]
-        self.alive[[low, best]] = False
+        self.alive[low] = self.alive[best] = False
         self.alive[node] = True
         heapq.heappush(self._alive_heap, node)
         self.count -= 1
@@ -185,16 +180,18 @@ class MergeLoop:
         self.outside = OutsideMass(others, store.n_cols) if dense_fast else None
         # Per leaf: the group its points were last read in (their outside mass is outside it).
         self.read_in = np.arange(self.k)
-        # Per input column, for a step: where that group sits among low's leaves.
+        # For a step: each leaf's place among low's leaves, and per input column where the
+        # leaf's last group sits among them.
+        self._position = np.zeros(self.k, dtype=np.int64)
         self._lo = np.zeros(len(counts), dtype=np.int64)
         self._hi = np.zeros(len(counts), dtype=np.int64)
 
-    def relations(self, groups: _Groups, leaves: Sequence[int], fast: bool = False
+    def relations(self, groups: _Groups, node: int, fast: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Steps 2-4 of the algorithm for the group of `leaves`: the nodes that receive mass,
+        """Steps 2-4 of the algorithm for the group `node`: the nodes that receive mass,
         ascending, the mass each receives (summed per cluster in point order, then per node
         in cluster order), and whether it is approximate (see picks)."""
-        leaves = np.asarray(leaves)
+        leaves = groups.leaves(node)
         cols = self.columns[leaves]
         if len(cols) == 1 and self.runner_up is not None:
             points = self.store.points(cols)
@@ -202,13 +199,13 @@ class MergeLoop:
         elif fast and self.outside is not None:
             # Where each leaf's last group sits among low's leaves: a contiguous run, since
             # groups only ever join end to end.
-            position = np.empty(self.k, dtype=np.int64)
+            position = self._position
             position[leaves] = np.arange(len(leaves))
             last = self.read_in[leaves]
             self._lo[cols] = position[groups.first[last]]
             self._hi[cols] = self._lo[cols] + groups.n_leaves[last]
             r, w, approximate = self.picks(cols, fast, outside=True)
-            self.read_in[leaves] = groups.nodes_of(leaves[:1])[0]
+            self.read_in[leaves] = node
         else:
             r, w, approximate = self.picks(cols, fast)
         return (*relations(r, w, self.leaf_of, groups.parent, groups.node_at_root),
@@ -325,25 +322,24 @@ class MergeLoop:
     def _best(self, groups: _Groups, low: int) -> tuple[int, float, float, float]:
         """Steps 2-4 for `low`: best, margin_best, strength, runner-up share. Fast arithmetic
         first where it applies; in float64 again when its bound leaves best in doubt."""
-        leaves = groups.leaves(low)
-        nodes, mass, approximate = self.relations(groups, leaves, FAST_ARITHMETIC)
+        nodes, mass, approximate = self.relations(groups, low, FAST_ARITHMETIC)
         while True:
             if not nodes.size:
                 return groups.first_alive(low), math.nan, math.nan, math.nan
-            rel = mass / groups.n_leaves[nodes]
-            j = int(np.argmax(rel))  # the first of equal maxima: the smallest node id
+            # The first of equal maxima: the smallest node id; and the first of the others.
+            j, top_rel, j2, second = top_two(mass, groups.n_leaves[nodes])
             # The runner-up relation; groups that receive nothing have a relation of 0.
-            top_rel, rel[j] = rel[j], -math.inf
-            r2 = max(rel.max(), 0.0 if groups.count - 1 > len(nodes) else -math.inf)
+            r2 = max(second, 0.0 if groups.count - 1 > len(nodes) else -math.inf)
             if not (approximate and r2 > -math.inf and top_rel - r2 <= SETTLED * top_rel):
                 break
             self.redone += 1
-            nodes, mass, approximate = self.relations(groups, leaves)
+            nodes, mass, approximate = self.relations(groups, low)
         margin_best = (top_rel - r2) / abs(top_rel) if r2 > -math.inf else math.nan
+        total = mass.sum()
         # The runner-up group's share: 0 when it receives nothing.
-        runner_share = (mass[int(np.argmax(rel))] / mass.sum() if rel.max() > 0
-                        else 0.0) if r2 > -math.inf else math.nan
-        return int(nodes[j]), margin_best, mass[j] / mass.sum(), runner_share
+        runner_share = (mass[j2] / total if second > 0 else 0.0) if r2 > -math.inf \
+            else math.nan
+        return int(nodes[j]), margin_best, mass[j] / total, runner_share
 
     def _all_pairs(self, groups: _Groups) -> None:
         # given[slot(G), slot(H)] = mass the points of G give H; a new group takes the slot
@@ -352,7 +348,7 @@ class MergeLoop:
         given = np.zeros((len(slot), len(slot)))
 
         def fill_row(node: int) -> None:
-            nodes, mass, _ = self.relations(groups, groups.leaves(node))
+            nodes, mass, _ = self.relations(groups, node)
             given[slot[node]] = 0.0
             given[slot[node], [slot[int(v)] for v in nodes]] = mass
 

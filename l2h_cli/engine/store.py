@@ -26,11 +26,30 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ..readers.rawio import RawRows, RowReader, take_rows
+from .kernels import gather_runs
 
 #: Groups with at least twice this many bytes of rows are split in two or more blocks, so
 #: both cores get work even when a group is small (256 rows at K = 1000, float32; 12 at
 #: K = 21,843, where a row takes 20 us to read and use).
 MIN_SPLIT_BYTES = 2**20
+
+
+class ClusterIndex:
+    """The points of each cluster, by row index, as one array and where each cluster starts
+    in it."""
+
+    def __init__(self, labels: np.ndarray, n_clusters: int) -> None:
+        self.order = np.argsort(labels, kind="stable")
+        self.starts = np.concatenate(([0], np.cumsum(np.bincount(labels,
+                                                                 minlength=n_clusters))))
+
+    def points(self, clusters: Sequence[int]) -> np.ndarray:
+        """Indices of every point whose argmax is in `clusters`, by cluster in that order and
+        by index within a cluster."""
+        if len(clusters) == 1:
+            c = int(clusters[0])
+            return self.order[self.starts[c]:self.starts[c + 1]]
+        return gather_runs(self.order, self.starts, np.asarray(clusters, dtype=np.int64))
 
 
 class RowSource:
@@ -46,7 +65,7 @@ class RowSource:
         self.n_clusters = n_cols if n_clusters is None else n_clusters
         self.rows: np.ndarray | RowReader | None = None
         self._labels: list[np.ndarray] = []
-        self._index: list[np.ndarray] | None = None
+        self._index: ClusterIndex | None = None
         self._filled = 0
 
     def add(self, rows: np.ndarray, labels: np.ndarray) -> None:
@@ -60,10 +79,7 @@ class RowSource:
 
     def finish(self) -> None:
         """After the last add: index the points by cluster and make `rows` readable."""
-        labels = self.labels()
-        order = np.argsort(labels, kind="stable")
-        counts = np.bincount(labels, minlength=self.n_clusters)
-        self._index = np.split(order, np.cumsum(counts)[:-1])
+        self._index = ClusterIndex(self.labels(), self.n_clusters)
 
     def labels(self) -> np.ndarray:
         """The argmax cluster of every row added, in input order."""
@@ -77,10 +93,7 @@ class RowSource:
         by index within a cluster."""
         if self._index is None:
             raise RuntimeError("finish() the row source before reading from it")
-        if len(clusters) == 1:
-            return self._index[clusters[0]]
-        return np.concatenate([self._index[c] for c in clusters]) if len(clusters) \
-            else np.empty(0, np.int64)
+        return self._index.points(clusters)
 
     def blocks(self, clusters: Sequence[int], max_rows: int) -> Iterator[np.ndarray]:
         """`points(clusters)` in blocks of at most max_rows."""
