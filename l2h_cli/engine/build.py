@@ -189,8 +189,9 @@ def finish_tree(merges: list, loop: MergeLoop, counts: np.ndarray, columns: np.n
 
 
 #: Bytes a build holds per point whatever the budget (argmax, confidence, runner-up and its
-#: share, the cluster index), and the resident size of the interpreter and libraries.
-PER_POINT_BYTES = 40
+#: share, the cluster index, the outside mass and its bound), and the resident size of the
+#: interpreter and libraries.
+PER_POINT_BYTES = 56
 BASE_BYTES = 160 * 2**20
 
 

@@ -256,8 +256,9 @@ class OutsideMass:
 
     def __init__(self, others: np.ndarray, n_cols: int) -> None:
         self.rest = np.array(others, dtype=np.float64)
-        # assign's float64 sum: 2 ulp an exponential, the sum's rounding, dropped terms.
-        self.err = (n_cols + 8) * 2.0**-52 * self.rest + n_cols * 2.0**-1020
+        # assign's float64 sum: each term's error (kernels_numba.TERM_ERROR), the sum's
+        # rounding, dropped terms.
+        self.err = (712 + n_cols) * 2.0**-53 * self.rest + n_cols * 2.0**-1020
         self.max_gather = max(self.MIN_GATHER, n_cols // 4)
 
     #: A point whose group gained more columns than this and a quarter of a row since it was

@@ -249,6 +249,9 @@ def _pick_row(row, keep, terms, terms32, fast):
 # columns, goes back to _pick_row and keeps no bound from then on (err = inf).
 
 _U = 2.0 ** -53
+# A term's relative error: z - max rounded to float64 (at most 708 * _U in exp, for the terms
+# kept) and exp's own 2 ulp.
+TERM_ERROR = 712 * _U
 # Each term below exp(_FLOOR) is dropped: at most this much.
 _TINY = 2.0 ** -1020
 
@@ -283,9 +286,9 @@ def _pick_row_outside(row, keep, terms, terms32, fast, i, top_col, lo, hi, outsi
         shift = np.float64(row[top_col])
         gained, n = _gained_sum(row, shift, cols, lo, hi, scratch)
         s = rest[i] - gained
-        # err: the previous bound, exp's (2 ulp a term) and the sum's rounding, the dropped
+        # err: the previous bound, the terms' own errors and the sum's rounding, the dropped
         # terms, and the subtraction's rounding.
-        bound = err[i] + (n + 8) * 2 * _U * gained + n * _TINY + _U * abs(s)
+        bound = err[i] + (TERM_ERROR + n * _U) * gained + n * _TINY + _U * abs(s)
         rest[i], err[i] = s, bound
         top, arg = _kept_top(row, keep)
         if arg < 0:
