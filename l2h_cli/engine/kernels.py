@@ -248,22 +248,26 @@ def _row_buffer(rows: RowReader) -> np.ndarray:
     return buf
 
 
+#: The relative error of a float64 term exp(z - max) of the compiled kernels: z - max rounded
+#: to float64 (at most 708 * 2**-53 in exp, for the terms kept) and exp's own 2 ulp.
+TERM_ERROR = 712 * 2.0**-53
+
+
 class OutsideMass:
     """Per point, its softmax mass outside the group it was last read in, shifted by its row
     max, and a bound on that number's error (kernels_numba._pick_row_outside): at first the
     `others` of assign, outside its own cluster. The fast step 2 of a point whose group has
     gained a few columns since then gathers only those columns."""
 
-    def __init__(self, others: np.ndarray, n_cols: int) -> None:
-        self.rest = np.array(others, dtype=np.float64)
-        # assign's float64 sum: each term's error (kernels_numba.TERM_ERROR), the sum's
-        # rounding, dropped terms.
-        self.err = (712 + n_cols) * 2.0**-53 * self.rest + n_cols * 2.0**-1020
-        self.max_gather = max(self.MIN_GATHER, n_cols // 4)
-
     #: A point whose group gained more columns than this and a quarter of a row since it was
     #: last read takes the whole row again (and keeps no outside mass from then on).
     MIN_GATHER = 16
+
+    def __init__(self, others: np.ndarray, n_cols: int) -> None:
+        self.rest = np.array(others, dtype=np.float64)
+        # assign's float64 sum: each term's error, the sum's rounding, dropped terms.
+        self.err = (TERM_ERROR + n_cols * 2.0**-53) * self.rest + n_cols * 2.0**-1020
+        self.max_gather = max(self.MIN_GATHER, n_cols // 4)
 
     def step(self, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple:
         """The kernels' argument for a step whose low has input columns `cols` in list order,

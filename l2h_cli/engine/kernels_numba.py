@@ -19,6 +19,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .kernels import TERM_ERROR
+
 _LN2_HI = 6.93147180369123816490e-01
 _LN2_LO = 1.90821492927058770002e-10
 _LOG2E = 1.44269504088896338700e+00
@@ -245,13 +247,10 @@ def _pick_row(row, keep, terms, terms32, fast):
 # max; at first the `others` of assign) shrinks, when its group has grown, by the terms of
 # the columns it gained: a gather of those columns instead of an exponential of every
 # column. It is a difference, so it carries an error bound (`err`, absolute); a point whose
-# bound is not within TAU of its value, or whose group gained more than `max_gather`
+# bound is not within `tau` of its value, or whose group gained more than `max_gather`
 # columns, goes back to _pick_row and keeps no bound from then on (err = inf).
 
 _U = 2.0 ** -53
-# A term's relative error: z - max rounded to float64 (at most 708 * _U in exp, for the terms
-# kept) and exp's own 2 ulp.
-TERM_ERROR = 712 * _U
 # Each term below exp(_FLOOR) is dropped: at most this much.
 _TINY = 2.0 ** -1020
 
