@@ -159,7 +159,7 @@ class DaskMergeLoop(MergeLoop):
         self.tasks = 0
         self.steps = 0
 
-    def picks(self, cols: np.ndarray, fast: bool = False, outside: bool = False
+    def picks(self, cols: np.ndarray, fast: bool = False
               ) -> tuple[np.ndarray, np.ndarray, bool]:
         wanted = [(s, b) for s, (b, held) in enumerate(zip(self.buckets, self.shard_clusters))
                   if np.isin(cols, held).any()]

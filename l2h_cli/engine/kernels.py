@@ -269,11 +269,19 @@ class OutsideMass:
         self.err = (TERM_ERROR + n_cols * 2.0**-53) * self.rest + n_cols * 2.0**-1020
         self.max_gather = max(self.MIN_GATHER, n_cols // 4)
 
-    def step(self, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple:
-        """The kernels' argument for a step whose low has input columns `cols` in list order,
-        where each point's previous group is cols[lo:hi]."""
+    def step(self, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray, tops: np.ndarray
+             ) -> tuple:
+        """The kernels' argument for a block of a step whose low has input columns `cols` in
+        list order: per point of the block, its previous group cols[lo:hi] and its argmax
+        column."""
         return (np.asarray(cols, dtype=np.int64), np.asarray(lo, dtype=np.int64),
-                np.asarray(hi, dtype=np.int64), self.rest, self.err, self.max_gather)
+                np.asarray(hi, dtype=np.int64), np.asarray(tops, dtype=np.int64), self.rest,
+                self.err, self.max_gather)
+
+
+_NONE = np.empty(0, np.int64)
+#: restricted_pick's `outside` for a step from whole rows.
+_WHOLE_ROWS = (_NONE, _NONE, _NONE, _NONE, np.empty(0), np.empty(0), 0)
 
 #: A point's w from its outside mass is used when the bound on that mass is within this
 #: share of it: w is then within FAST_ERROR of float64's, like the float32 path's.
@@ -281,14 +289,13 @@ OUTSIDE_TOLERANCE = FAST_ERROR / 2
 
 
 def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.ndarray,
-                    fast: bool = False, outside: tuple | None = None,
-                    tops: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    fast: bool = False, outside: tuple | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """Step 2 of the algorithm for the rows `points` of `rows` (a matrix, or a RowReader over
     a file), restricted to the columns where the boolean mask `keep` is set: per point, the
     restricted argmax r (-1 when no kept logit is finite) and its restricted softmax
-    probability w. `fast`: see fast_applies; with it, `outside` (OutsideMass.step, per point
-    of `points`) and `tops` (each point's argmax column) let the compiled kernels use and
-    update each point's outside mass."""
+    probability w. `fast`: see fast_applies; with it, `outside` (OutsideMass.step, for the
+    points of `points`) lets the compiled kernels use and update each point's outside mass."""
     if is_sparse(rows.dtype):
         block = take_rows(rows, points) if isinstance(rows, RowReader) else rows
         where = np.arange(len(points)) if isinstance(rows, RowReader) else points
@@ -296,14 +303,13 @@ def restricted_pick(rows: np.ndarray | RowReader, points: np.ndarray, keep: np.n
     compiled = _compiled_for(rows.dtype)
     if compiled is not None:
         if outside is None or not fast:
-            none = np.empty(0, np.int64)
-            outside, tops = (none, none, none, np.empty(0), np.empty(0), 0), none
+            outside = _WHOLE_ROWS
         if isinstance(rows, np.ndarray):
-            return compiled.restricted_pick(rows, points, keep, fast, tops, outside,
+            return compiled.restricted_pick(rows, points, keep, fast, outside,
                                             OUTSIDE_TOLERANCE)
         r, w, status = compiled.restricted_pick_file(
             rows.fd, rows.offset, rows.where(points), keep, _row_buffer(rows), fast,
-            np.asarray(points, dtype=np.int64), tops, outside, OUTSIDE_TOLERANCE)
+            np.asarray(points, dtype=np.int64), outside, OUTSIDE_TOLERANCE)
         if status < 0:
             raise rows.error()
         return r, w

@@ -274,16 +274,15 @@ def _gained_sum(row, shift, cols, lo, hi, scratch):
 
 
 @njit(nogil=True, cache=True)
-def _pick_row_outside(row, keep, terms, terms32, fast, i, top_col, lo, hi, outside, scratch,
-                      tau):
-    """_pick_row for point i (argmax column top_col), from its mass outside its previous
-    group (low's columns outside cols[lo:hi]) when that is known well enough; updates it to
+def _pick_row_outside(row, keep, terms, terms32, fast, t, i, outside, scratch, tau):
+    """_pick_row for point i, the t-th of its block, from its mass outside its previous group
+    (low's columns outside cols[lo[t]:hi[t]]) when that is known well enough; updates it to
     the mass outside low. The w returned is within tau of float64's, relative (plus a few
     float64 roundings)."""
-    cols, _, _, rest, err, max_gather = outside
-    if err[i] < np.inf and lo + cols.shape[0] - hi <= max_gather:
-        shift = np.float64(row[top_col])
-        gained, n = _gained_sum(row, shift, cols, lo, hi, scratch)
+    cols, lo, hi, tops, rest, err, max_gather = outside
+    if err[i] < np.inf and lo[t] + cols.shape[0] - hi[t] <= max_gather:
+        shift = np.float64(row[tops[t]])
+        gained, n = _gained_sum(row, shift, cols, lo[t], hi[t], scratch)
         s = rest[i] - gained
         # err: the previous bound, the terms' own errors and the sum's rounding, the dropped
         # terms, and the subtraction's rounding.
@@ -300,25 +299,29 @@ def _pick_row_outside(row, keep, terms, terms32, fast, i, top_col, lo, hi, outsi
 
 
 @njit(nogil=True, cache=True)
-def restricted_pick(matrix, points, keep, fast, tops, outside, tau):
+def _step_row(row, keep, terms, terms32, fast, t, i, outside, scratch, tau):
+    """Step 2 for point i, the t-th of its block: from its outside mass when `outside` holds
+    one for each point of the block (see restricted_pick), else from the whole row."""
+    if outside[1].shape[0]:
+        return _pick_row_outside(row, keep, terms, terms32, fast, t, i, outside, scratch, tau)
+    return _pick_row(row, keep, terms, terms32, fast)
+
+
+@njit(nogil=True, cache=True)
+def restricted_pick(matrix, points, keep, fast, outside, tau):
     """Step 2 of the algorithm for the rows `points` of an in-memory matrix: (r, w) per point.
-    `outside` (see _pick_row_outside; its `lo` and `hi` per point, empty to leave it out):
-    low's columns in list order, where in them each point's previous group sits, and the
-    per-point mass and bound. `tops`: each point's argmax column."""
+    `outside` (kernels.OutsideMass.step; its per-point arrays empty to leave it out): low's
+    columns in list order, where in them each point's previous group sits, each point's
+    argmax column, and the per-point masses and bounds."""
     m = points.shape[0]
     r = np.empty(m, dtype=np.int32)
     w = np.empty(m)
     terms = np.empty(matrix.shape[1])
     terms32 = np.empty(matrix.shape[1], dtype=np.float32)
     scratch = np.empty(matrix.shape[1])
-    lo, hi = outside[1], outside[2]
     for t in range(m):
-        if lo.shape[0]:
-            r[t], w[t] = _pick_row_outside(matrix[points[t]], keep, terms, terms32, fast,
-                                           points[t], tops[t], lo[t], hi[t], outside,
-                                           scratch, tau)
-        else:
-            r[t], w[t] = _pick_row(matrix[points[t]], keep, terms, terms32, fast)
+        r[t], w[t] = _step_row(matrix[points[t]], keep, terms, terms32, fast, t, points[t],
+                               outside, scratch, tau)
     return r, w
 
 
@@ -348,7 +351,7 @@ def _read_run(fd, offset, positions, i, buf):
 
 
 @njit(nogil=True, cache=True)
-def restricted_pick_file(fd, offset, positions, keep, buf, fast, points, tops, outside, tau):
+def restricted_pick_file(fd, offset, positions, keep, buf, fast, points, outside, tau):
     """restricted_pick over rows of a raw file at `positions` (the rows of `points`): each
     run of consecutive positions (up to the rows of `buf`) is read with one pread and used
     while it is still in cache. Returns (r, w, 0), or (r, w, -1) when a read fails or comes
@@ -360,19 +363,14 @@ def restricted_pick_file(fd, offset, positions, keep, buf, fast, points, tops, o
     terms = np.empty(k)
     terms32 = np.empty(k, dtype=np.float32)
     scratch = np.empty(k)
-    lo, hi = outside[1], outside[2]
     i = 0
     while i < n:
         j = _read_run(fd, offset, positions, i, buf)
         if j < 0:
             return r, w, -1
         for t in range(i, j):
-            if lo.shape[0]:
-                r[t], w[t] = _pick_row_outside(buf[t - i], keep, terms, terms32, fast,
-                                               points[t], tops[t], lo[t], hi[t], outside,
-                                               scratch, tau)
-            else:
-                r[t], w[t] = _pick_row(buf[t - i], keep, terms, terms32, fast)
+            r[t], w[t] = _step_row(buf[t - i], keep, terms, terms32, fast, t, points[t],
+                                   outside, scratch, tau)
         i = j
     return r, w, 0
 

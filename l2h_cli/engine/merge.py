@@ -226,8 +226,7 @@ class MergeLoop:
                 return restricted_pick(rows, pts, self.keep, fast)
             tops = labels[pts].astype(np.int64)
             return restricted_pick(rows, pts, self.keep, fast,
-                                   self.outside.step(cols, self._lo[tops], self._hi[tops]),
-                                   tops)
+                                   self.outside.step(cols, self._lo[tops], self._hi[tops], tops))
 
         try:
             parts = self.pool.run(pick, list(self.store.blocks(cols, self.block_rows)))
