@@ -134,14 +134,15 @@ _SPARSE_ERRORS = {1: "a NaN or +inf value (NaN and +inf are not allowed; -inf is
                   3: "the same column twice", 4: "no finite logit (all are -inf or padding)"}
 
 
-def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = None
-           ) -> Assignment:
+def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = None,
+           present: np.ndarray | None = None) -> Assignment:
     """Argmax, confidence, runner-up and its share of every row.
 
     The runner-up and share are steps 2-3 for a point whose own cluster is `low` on its
     own, so the merge loop never re-reads the points of a single cluster.
     Also rejects NaN, +inf, and rows whose logits are all -inf; and in sparse rows, column
-    indices out of range or repeated."""
+    indices out of range or repeated. `present` (one flag a column, optional): set where
+    a row of the block holds a finite logit."""
     if is_sparse(block.dtype):
         compiled = _kernels()
         cols, vals = sparse_fields(block)
@@ -150,16 +151,21 @@ def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = Non
         if bad >= 0:
             raise InputError(f"{path}: row {start + bad} has "
                              + _SPARSE_ERRORS[kind].format(k1=n_classes - 1))
+        if present is not None:
+            present[cols[(cols >= 0) & (vals > -np.inf)]] = True
         return Assignment(*compiled.sparse_assign(cols, vals, n_classes, DEEP))
     compiled = _compiled_for(block.dtype)
     if compiled is not None:
-        a, conf, runner, share, others, bad, kind = compiled.assign(block, DEEP)
+        flags = np.zeros(block.shape[1], dtype=bool) if present is None else present
+        a, conf, runner, share, others, bad, kind = compiled.assign(block, DEEP, flags)
         if bad < 0:
             return Assignment(a, conf, runner, share, others)
         if kind == 1:
             check_logits(block[bad:bad + 1], start + bad, path)
         raise InputError(f"{path}: row {start + bad} has no finite logit (all are -inf)")
     check_logits(block, start, path)
+    if present is not None:
+        present |= (block > -np.inf).any(axis=0)
     rows = np.arange(len(block))
     a = np.argmax(block, axis=1)
     top = block[rows, a].astype(np.float64)
@@ -188,17 +194,6 @@ def assign(block: np.ndarray, start: int, path: str, n_classes: int | None = Non
     return Assignment(a, conf, runner, share, others)
 
 
-def finite_columns(block: np.ndarray, n_classes: int) -> np.ndarray:
-    """Which columns hold a finite logit in some row of the block."""
-    out = np.zeros(n_classes, dtype=bool)
-    if is_sparse(block.dtype):
-        cols, vals = sparse_fields(block)
-        out[cols[(cols >= 0) & (vals > -np.inf)]] = True
-    else:
-        out |= (block > -np.inf).any(axis=0)
-    return out
-
-
 def first_pass(block: np.ndarray, start: int, path: str, n_classes: int, input: str,
                temperature: float) -> tuple[np.ndarray, Assignment, np.ndarray]:
     """The first pass over one block: the rows as the merge loop will use them (logs of
@@ -208,7 +203,8 @@ def first_pass(block: np.ndarray, start: int, path: str, n_classes: int, input: 
         block = probs_to_logits(block, start, path)
     if temperature != 1:
         block = scale_logits(block, temperature)
-    return block, assign(block, start, path, n_classes), finite_columns(block, n_classes)
+    present = np.zeros(n_classes, dtype=bool)
+    return block, assign(block, start, path, n_classes, present), present
 
 
 def argmax_rows(block: np.ndarray, start: int, path: str, n_classes: int) -> np.ndarray:

@@ -116,9 +116,11 @@ def _total(terms):
 
 
 @njit(nogil=True, cache=True)
-def assign(block, deep):
+def assign(block, deep, present):
     """(argmax, confidence, runner-up, share, others, first bad row or -1, kind: 1 NaN/+inf,
-    2 all -inf). `others` is the sum of exp(z - max) over the other columns.
+    2 all -inf). `others` is the sum of exp(z - max) over the other columns. Sets
+    present[j] where a row holds a finite logit in column j (in the pass that checks the
+    row, so the block is not read once more for it).
 
     The runner-up is the argmax of the other columns (-1 if they are all -inf) and the share is
     its softmax probability among them: step 2 of the algorithm for the point when its cluster
@@ -138,6 +140,7 @@ def assign(block, deep):
         bad = False
         for j in range(k):
             bad |= not row[j] < np.inf
+            present[j] |= row[j] > -np.inf
         if bad:
             return a, conf, runner, share, sums, i, 1
         top, arg = _kept_top(row, keep)
