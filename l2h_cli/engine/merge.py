@@ -117,32 +117,35 @@ class _Groups:
 
 class _Scores:
     """Each group's score: Λ over the mean confidences of its non-empty clusters, kept in a
-    form that merges in O(1) and gives exactly math.fsum's result for sums."""
+    form that merges in O(1) and gives exactly math.fsum's result for sums. A group keeps
+    one value (for sum and mean the exact integer sum, for min and max the least or the
+    greatest) and, for mean, its number of non-empty clusters; a group of empty clusters
+    keeps none."""
 
     def __init__(self, aggregate: str, mean_conf: np.ndarray, occupied: np.ndarray) -> None:
         self.aggregate = aggregate
-        self.exact: dict[int, int] = {}
+        exact = aggregate in ("sum", "mean")
+        self._combine = int.__add__ if exact else (min if aggregate == "min" else max)
+        self.value: dict[int, int | float] = {}
         self.count: dict[int, int] = {}
-        self.lo: dict[int, float] = {}
-        self.hi: dict[int, float] = {}
         for leaf in map(int, np.flatnonzero(occupied)):
             m = float(mean_conf[leaf])
-            self.exact[leaf], self.count[leaf], self.lo[leaf], self.hi[leaf] = _exact(m), 1, m, m
+            self.value[leaf] = _exact(m) if exact else m
+            self.count[leaf] = 1
 
     def join(self, node: int, a: int, b: int) -> None:
-        for table, combine in ((self.exact, int.__add__), (self.count, int.__add__),
-                               (self.lo, min), (self.hi, max)):
-            if a in table and b in table:
-                table[node] = combine(table.pop(a), table.pop(b))
-            elif a in table or b in table:
-                table[node] = table.pop(a) if a in table else table.pop(b)
+        value, count = self.value, self.count
+        if a in value and b in value:
+            value[node] = self._combine(value.pop(a), value.pop(b))
+            count[node] = count.pop(a) + count.pop(b)
+        elif a in value or b in value:
+            kept = a if a in value else b
+            value[node], count[node] = value.pop(kept), count.pop(kept)
 
     def score(self, node: int) -> float:
-        if self.aggregate == "min":
-            return self.lo[node]
-        if self.aggregate == "max":
-            return self.hi[node]
-        total = self.exact[node] / _SCALE  # int / int rounds once, as math.fsum does
+        if self.aggregate in ("min", "max"):
+            return self.value[node]
+        total = self.value[node] / _SCALE  # int / int rounds once, as math.fsum does
         return total / self.count[node] if self.aggregate == "mean" else total
 
 
