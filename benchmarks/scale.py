@@ -5,7 +5,9 @@ run.py), each command its own process under /usr/bin/time -v, in one run:
 - 2,000,000 rows x top-32 over K = 131,072 as Parquet, --memory 1G, against a bare pass;
 - 1,000,000 rows x top-16 over K = 262,144 as .npz, --memory 1G;
 - 1,281,167 x 1000 as 16 .npy shards: built on this machine and on `--dask local:2`, with
-  the Dask run's step tasks and bytes sent to the client.
+  the Dask run's step tasks and bytes sent to the client;
+- for both dense matrices, the reads an exact build cannot avoid, timed alone against the
+  bare pass (read_floor.py, on the tree the build made).
 
     python benchmarks/scale.py [--repeat 3] [--only NAME ...]
 
@@ -73,6 +75,13 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "scale_tree.json"
     rows: list[dict] = []
+    floors: list[str] = []
+
+    def read_floor(path: Path) -> None:
+        """read_floor.py on the tree just written to `out` from the rows of `path`."""
+        proc = subprocess.run([PY, str(HERE / "read_floor.py"), str(path), str(out)],
+                              capture_output=True, text=True, check=True)
+        floors.append(proc.stdout.rstrip())
 
     def bare_and_build(case: str, path: Path, *extra: str) -> None:
         # Taken in turn, each after reading the file once: this VM's page cache is sometimes
@@ -90,8 +99,9 @@ def main() -> None:
                           ratio=f"{build['wall_s'] / bare['wall_s']:.1f}x the bare pass")])
 
     if "dense21k" in args.only:
-        bare_and_build("50k x 21,843 .npy (dense)",
-                       generate(DATA / "n50000_k21843.npy", ["50000", "21843"]))
+        dense = generate(DATA / "n50000_k21843.npy", ["50000", "21843"])
+        bare_and_build("50k x 21,843 .npy (dense)", dense)
+        read_floor(dense)
     if "topk131k" in args.only:
         bare_and_build("2M x top-32 of 131,072 .parquet",
                        generate(DATA / "topk_n2000000_K131072_k32.parquet",
@@ -106,6 +116,7 @@ def main() -> None:
         local = timed([*L2H, "-q", "build", str(folder), "-o", str(out), "--memory", "1G"],
                       args.repeat)
         local_tree = json.loads(out.read_text())["merges"]
+        read_floor(DATA / "n1281167_k1000.npy")
         cmd = [*L2H, "build", str(folder), "-o", str(out), "--dask", "local:2"]
         remote = timed(cmd, args.repeat)
         remote_tree = json.loads(out.read_text())["merges"]
@@ -128,7 +139,7 @@ def main() -> None:
                       per_step_ms=round(1000 * max(0.0, remote["wall_s"] - local["wall_s"])
                                         / max(1, figures["steps_with_tasks"]), 2))]
 
-    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "runs": rows}
+    report = {"date": time.strftime("%Y-%m-%d %H:%M"), "runs": rows, "read_floors": floors}
     (RESULTS / "scale.json").write_text(json.dumps(report, indent=2) + "\n")
     print("| case | command | wall s | peak RSS MiB | ratio | notes |")
     print("|---|---|---:|---:|---|---|")
@@ -140,6 +151,8 @@ def main() -> None:
                           if key in r)
         print(f"| {r['case']} | {r['what']} | {r['wall_s']} | {r['max_peak_rss_mib']} | "
               f"{r.get('ratio', '')} | {notes} |")
+    for text in floors:
+        print("\n" + text)
 
 
 if __name__ == "__main__":
