@@ -141,3 +141,29 @@ def test_several_trees_side_by_side_equal_their_single_evaluations(tmp_path, cap
     code, out, _ = l2h_main(capfdbinary, "evaluate", trees[0], str(tmp_path / "z.npy"),
                             "--labels", str(tmp_path / "y.npy"), "--tree", trees[2])
     assert all(len(line) <= 80 for line in out.decode().splitlines()[1:])
+
+
+def test_the_console_script_ends_with_mains_code_and_all_its_output(tmp_path):
+    """`python -m l2h_cli` (and the `l2h` script) skip the interpreter's teardown: the exit
+    codes must still be main's and every byte written must arrive, past a pipe's buffer."""
+    k = 3000
+    np.save(tmp_path / "z.npy", np.random.default_rng(2).normal(size=(4 * k, k)).astype(
+        np.float32))
+    run = [sys.executable, "-m", "l2h_cli"]
+    built = subprocess.run([*run, "-q", "build", str(tmp_path / "z.npy"), "-o",
+                            str(tmp_path / "t.json")], capture_output=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    cut = subprocess.run([*run, "cut", str(tmp_path / "t.json"), "--k", "7", "-o", "-"],
+                         capture_output=True, timeout=120)
+    assert cut.returncode == 0, cut.stderr
+    groups = cut.stdout.split()
+    assert len(groups) == k and set(groups) == {str(g).encode() for g in range(7)}
+    usage = subprocess.run([*run, "cut", str(tmp_path / "t.json")], capture_output=True,
+                           timeout=120)
+    assert usage.returncode == 2 and b"--k" in usage.stderr, usage.stderr
+    (tmp_path / "bad.npy").write_bytes(b"not an array")
+    bad = subprocess.run([*run, "build", str(tmp_path / "bad.npy"), "-o",
+                          str(tmp_path / "u.json")], capture_output=True, timeout=120)
+    assert bad.returncode == 3 and len(bad.stderr.decode().strip().splitlines()) == 1, \
+        bad.stderr
+    assert not (tmp_path / "u.json").exists()
