@@ -233,7 +233,7 @@ def _kept_top(row, keep):
     return np.float64(value), arg
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _pick_row(row, keep, terms, terms32, fast):
     """Step 2 of the algorithm for one dense row: (r, w), or (-1, 0) when no kept logit is
     finite. `fast` (float32 rows): w from _sum_exp32."""
@@ -276,7 +276,7 @@ def _gained_sum(row, shift, cols, lo, hi, scratch):
     return s, n
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _pick_row_outside(row, keep, terms, terms32, fast, t, i, outside, scratch, tau):
     """_pick_row for point i, the t-th of its block, from its mass outside its previous group
     (low's columns outside cols[lo[t]:hi[t]]) when that is known well enough; updates it to
@@ -301,7 +301,7 @@ def _pick_row_outside(row, keep, terms, terms32, fast, t, i, outside, scratch, t
     return _pick_row(row, keep, terms, terms32, fast)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _step_row(row, keep, terms, terms32, fast, t, i, outside, scratch, tau):
     """Step 2 for point i, the t-th of its block: from its outside mass when `outside` holds
     one for each point of the block (see restricted_pick), else from the whole row."""
