@@ -8,9 +8,9 @@ Given the file and the tree `l2h build` made of it, this reads, with nothing com
   (step 2 needs each point's logits outside `low`; a single leaf's points are answered by
   the first pass), one positional read per run of consecutive rows, as the build does.
 
-Rows are read into a small kept buffer (they are not kept: the budget of the benchmarks,
-1 GiB, holds a tenth of them at most), on one thread, and on two threads splitting each
-step in halves as the build does. The sum is a floor for the build on this machine: the
+Rows are read by the build's own routine into a small kept buffer (they are not kept: the
+budget of the benchmarks, 1 GiB, holds a quarter of either file at most), on one thread,
+and on two threads splitting each step in halves as the build does. The sum is a floor for the build on this machine: the
 build also starts Python and numba, takes 1.1 billion exponentials in its first pass, and
 computes on every row it reads.
 
@@ -27,34 +27,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 
 from l2h_cli import load_tree
-
-_pread = types.ExternalFunction("pread", types.intp(types.int32, types.voidptr, types.uintp,
-                                                    types.int64))
+from l2h_cli.engine.kernels import FILE_RUN_ROWS
+from l2h_cli.engine.kernels_numba import _read_run
 
 
 @njit(nogil=True)
 def read_rows(fd, offset, positions, buf):
-    """Read the rows at `positions`, one pread per run of consecutive positions (at most the
-    rows of `buf`); the number of reads."""
-    row_bytes = buf.shape[1] * buf.itemsize
-    n, i, calls = positions.shape[0], 0, 0
-    while i < n:
-        j = i + 1
-        while j < n and j - i < buf.shape[0] and positions[j] == positions[j - 1] + 1:
-            j += 1
-        want = (j - i) * row_bytes
-        got = 0
-        while got < want:
-            step = _pread(fd, buf.ctypes.data + got, want - got,
-                          offset + positions[i] * row_bytes + got)
-            if step <= 0:
-                raise OSError("short read")
-            got += step
+    """Read the rows at `positions` with the build's own reader (one pread per run of
+    consecutive positions, at most the rows of `buf`); the number of reads."""
+    i, calls = 0, 0
+    while i < positions.shape[0]:
+        i = _read_run(fd, offset, positions, i, buf)
+        if i < 0:
+            raise OSError("short read")
         calls += 1
-        i = j
     return calls
 
 
@@ -107,7 +96,8 @@ def main() -> None:
     offset = int(matrix.offset)
     fd = os.open(path, os.O_RDONLY)
     block = np.empty((max(1, (8 << 20) // (4 * k)), k), dtype=np.float32)
-    buffers = [np.empty((max(1, (1 << 20) // (4 * k)), k), dtype=np.float32) for _ in range(2)]
+    # The loop's reads go through a buffer of FILE_RUN_ROWS rows per thread, as in the build.
+    buffers = [np.empty((FILE_RUN_ROWS, k), dtype=np.float32) for _ in range(2)]
     read_rows(fd, offset, np.arange(2, dtype=np.int64), buffers[0])
     every = np.arange(n, dtype=np.int64)
     reads = sum(len(s) for s in steps)
