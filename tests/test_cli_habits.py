@@ -26,6 +26,9 @@ def test_help_keeps_brackets_shows_no_bool_and_has_examples(command, capfdbinary
     assert code == 0
     assert "<bool>" not in text and "Examples:" in text
     assert text.count("\n    l2h ") >= 2  # two or three examples, one a line
+    # Typer brackets and repeats arguments itself: metavars must be bare names.
+    usage = next(line for line in text.splitlines() if line.startswith("Usage:"))
+    assert "[[" not in usage and "...]" not in usage and "...}" not in usage, usage
     if command == "build":
         assert "[logits]" in text and "l2h[dask]" in text and "[TMPDIR]" in text
 

@@ -101,7 +101,7 @@ def main_options(
 
 @app.command()
 def build(
-    input: List[str] = typer.Argument(..., metavar="INPUT...",
+    input: List[str] = typer.Argument(..., metavar="INPUT",
                                       help="Logits: .npy, .h5, .parquet, .npz, "
                                            ".safetensors, .pt, - for an .npy stream on "
                                            "stdin, or shards: several files, a folder "
@@ -253,7 +253,7 @@ def _open_levels(logits: str | List[str], labels: List[str]) -> list:
 def evaluate(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: List[str] = typer.Argument(..., metavar="LOGITS...",
+    logits: List[str] = typer.Argument(..., metavar="LOGITS",
                                        help="Logits of the evaluated points (any input "
                                             "format, or shards)."),
     labels: List[str] = LABELS_OPT,
@@ -327,7 +327,7 @@ def evaluate(
 def cut(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: Optional[List[str]] = typer.Argument(None, metavar="[LOGITS...]",
+    logits: Optional[List[str]] = typer.Argument(None, metavar="LOGITS",
                                                  help="Logits (or shards): give to get "
                                                       "the group of every point "
                                                       "instead of every leaf."),
@@ -427,7 +427,7 @@ def _k_value(text: str, tree, logits: Optional[List[str]], source: dict) -> int:
 def levels(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: List[str] = typer.Argument(..., metavar="LOGITS...",
+    logits: List[str] = typer.Argument(..., metavar="LOGITS",
                                        help="Logits to measure the levels on (held-out points "
                                             "are best)."),
     top: int = typer.Option(5, "--top", min=1, metavar="N", help="How many levels to list."),
@@ -466,7 +466,7 @@ def levels(
 
 @app.command("info")
 def info_command(
-    path: List[str] = typer.Argument(..., metavar="INPUT...",
+    path: List[str] = typer.Argument(..., metavar="INPUT",
                                      help="A logit file (any input format, or -), shards, or "
                                           "an l2h JSON tree (its close merges are listed)."),
     dataset: Optional[str] = DATASET_OPT,
@@ -553,7 +553,7 @@ def _leaf_label_counts(tree, logits: str, labels: List[str], source: dict):
 def show(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]",
+    logits: Optional[str] = typer.Argument(None, metavar="LOGITS",
                                            help="Logits of labelled points, with "
                                                 "--labels, to show purity."),
     labels: List[str] = LABELS_OPT,
@@ -608,7 +608,7 @@ def show(
 def render(
     tree: str = TREE_ARG,
     tree_fmt: Optional[TreeFormat] = TREE_FORMAT_OPT,
-    logits: Optional[str] = typer.Argument(None, metavar="[LOGITS]",
+    logits: Optional[str] = typer.Argument(None, metavar="LOGITS",
                                            help="Logits of labelled points, with "
                                                 "--labels, to show leaf purity."),
     output: List[str] = typer.Option(..., "--output", "-o", metavar="FILE",
