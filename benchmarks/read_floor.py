@@ -106,36 +106,30 @@ def main() -> None:
         for pts in steps:
             read_rows(fd, offset, pts, buffers[0])
 
-    pool = ThreadPoolExecutor(2)
-
     def two_threads() -> None:
-        for pts in steps:
-            half = len(pts) // 2
-            if half:
-                other = pool.submit(read_rows, fd, offset, pts[half:], buffers[1])
-                read_rows(fd, offset, pts[:half], buffers[0])
-                other.result()
-            else:
-                read_rows(fd, offset, pts, buffers[0])
+        with ThreadPoolExecutor(1) as pool:  # this thread takes the other half
+            for pts in steps:
+                half = len(pts) // 2
+                if half:
+                    other = pool.submit(read_rows, fd, offset, pts[half:], buffers[1])
+                    read_rows(fd, offset, pts[:half], buffers[0])
+                    other.result()
+                else:
+                    read_rows(fd, offset, pts, buffers[0])
 
+    bare_pass = [sys.executable, str(Path(__file__).with_name("bare_pass.py")), path]
+    parts = [("bare pass (its own process)",
+              lambda: subprocess.run(bare_pass, check=True, capture_output=True)),
+             ("first pass: every row, in blocks", lambda: read_rows(fd, offset, every, block))]
+    if empty:
+        parts.append(("empty-cluster rule: every row",
+                      lambda: read_rows(fd, offset, every, buffers[0])))
+    parts += [(f"loop: {reads:,} rows ({reads / n:.2f} a point), one thread", one_thread),
+              ("loop, two threads", two_threads)]
     figures = {}
-    for name, fn in (("bare pass (its own process)", None),
-                     ("first pass: every row, in blocks", lambda: read_rows(fd, offset,
-                                                                             every, block)),
-                     ("empty-cluster rule: every row", (lambda: read_rows(fd, offset, every,
-                                                                          buffers[0]))
-                      if empty else None),
-                     (f"loop: {reads:,} rows ({reads / n:.2f} a point), one thread", one_thread),
-                     ("loop, two threads", two_threads)):
+    for name, fn in parts:
         warm(path)
-        if name.startswith("bare"):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, str(Path(__file__).with_name("bare_pass.py")),
-                            path], check=True, capture_output=True)
-            figures[name] = time.perf_counter() - start
-        elif fn is not None:
-            figures[name] = timed(fn)
-    pool.shutdown()
+        figures[name] = timed(fn)
     bare = figures["bare pass (its own process)"]
     loop = min(figures[key] for key in figures if key.startswith("loop"))
     floor = sum(v for key, v in figures.items() if key.startswith(("first", "empty"))) + loop

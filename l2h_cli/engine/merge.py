@@ -205,8 +205,8 @@ class MergeLoop:
             position = self._position
             position[leaves] = np.arange(len(leaves))
             last = self.read_in[leaves]
-            self._lo[cols] = position[groups.first[last]]
-            self._hi[cols] = self._lo[cols] + groups.n_leaves[last]
+            lo = position[groups.first[last]]
+            self._lo[cols], self._hi[cols] = lo, lo + groups.n_leaves[last]
             r, w, approximate = self.picks(cols, fast, outside=True)
             self.read_in[leaves] = node
         else:
